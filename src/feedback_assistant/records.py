@@ -1,0 +1,231 @@
+"""Typed records that cross module boundaries, and the small interfaces between pipeline stages.
+
+Everything the UI, storage and export read is one of these frozen dataclasses; no module hands another a
+raw numpy array or a positional tuple except through the ``Embedder`` / ``Clusterer`` protocols below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+UNGROUPED = -1
+"""Group id of a response that was not placed in any group (blank, or too unlike the rest)."""
+
+# Group status values.
+ON_TARGET = "on target"
+MISCONCEPTION = "misconception"
+UNCLEAR = "unclear"
+STATUSES = (ON_TARGET, MISCONCEPTION, UNCLEAR)
+
+# Next-step values written to responses.csv.
+RETEACH = "reteach"
+EXTENSION = "extension"
+CHECK_IN = "check-in"
+
+# Stem states.
+DRAFT = "draft"
+APPROVED = "approved"
+
+
+class FeedbackAssistantError(Exception):
+    """Base class for errors a teacher may meet; the message says what went wrong and what to do."""
+
+
+class TicketFormatError(FeedbackAssistantError):
+    """The exit-ticket file cannot be read as responses (wrong type, no usable columns, ...)."""
+
+
+class NotFoundError(FeedbackAssistantError):
+    """A section, question, group or student that was asked for does not exist."""
+
+
+class RowAccountingError(FeedbackAssistantError):
+    """A pipeline stage lost or invented rows: rows in must equal rows out."""
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnMap:
+    """Which input column plays which role. ``None`` means the role is absent from the file."""
+
+    response: str
+    student: str | None = None
+    question: str | None = None
+    section: str | None = None
+    date: str | None = None
+    answer: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One student's answer to one question.
+
+    Attributes:
+        row: 0-based position of this response in the long (one row per student per question) table.
+        source_row: 0-based data row of the input file this response came from.
+        student: student name or id as written in the file ("" when the file has none).
+        question: question text or id ("" when the file holds one question).
+        text: the response exactly as typed (never stripped of formula-like prefixes).
+        answer: the chosen or final answer when the file has an answer column, else None.
+        section: class period / section, or None.
+        date: the date of the ticket as written, or None.
+        is_blank: True when the response is empty or whitespace only.
+    """
+
+    row: int
+    source_row: int
+    student: str
+    question: str
+    text: str
+    answer: str | None = None
+    section: str | None = None
+    date: str | None = None
+    is_blank: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group of responses to one question that share a misconception (or the on-target reasoning).
+
+    Attributes:
+        question: the question this group belongs to.
+        group_id: integer id, unique within the question; ``UNGROUPED`` for the not-grouped bucket.
+        label: a short name a teacher would use ("added tops and bottoms").
+        rows: ``Response.row`` of each member, in input order.
+        representatives: 2-3 member texts closest to the group's centre.
+        status: one of ``STATUSES``.
+        status_confirmed: True when the status came from an answer key or the teacher, False when proposed.
+        answer: the group's most common answer (chosen or extracted), if any.
+        terms: distinctive terms behind the label.
+    """
+
+    question: str
+    group_id: int
+    label: str
+    rows: tuple[int, ...]
+    representatives: tuple[str, ...] = ()
+    status: str = UNCLEAR
+    status_confirmed: bool = False
+    answer: str | None = None
+    terms: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackStem:
+    """The feedback a group's students will see, once the teacher approves it.
+
+    Attributes:
+        question: the question.
+        group_id: the group this stem is for.
+        text: the current text (the teacher's edit when edited).
+        state: ``DRAFT`` or ``APPROVED``.
+        drafted: the text as the tool first drafted it (kept when the teacher edits).
+        kind: "extension", "misconception" or "explain" - which kind of stem was drafted.
+        from_library: True when the text was suggested by the misconception library.
+    """
+
+    question: str
+    group_id: int
+    text: str
+    state: str = DRAFT
+    drafted: str = ""
+    kind: str = ""
+    from_library: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGroup:
+    """One next-day small group for one question.
+
+    Attributes:
+        question: the question.
+        name: e.g. "Reteach: added tops and bottoms (1)", "Extension", "Check-in".
+        kind: ``RETEACH``, ``EXTENSION`` or ``CHECK_IN``.
+        students: the students in the group.
+        rows: the ``Response.row`` of each student's response.
+        source_groups: the analysis groups this plan group was formed from.
+        focus: what the group works on (the misconception label, or the extension prompt).
+    """
+
+    question: str
+    name: str
+    kind: str
+    students: tuple[str, ...]
+    rows: tuple[int, ...]
+    source_groups: tuple[int, ...] = ()
+    focus: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Tomorrow's plan for one question."""
+
+    question: str
+    groups: tuple[PlanGroup, ...]
+    top_misconceptions: tuple[tuple[str, int], ...] = ()
+    whole_class_reteach: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """What a clusterer returns for one question.
+
+    Attributes:
+        labels: shape (n,), group id per response, ``UNGROUPED`` for not grouped.
+        confidence: shape (n,), 0..1 confidence that the response belongs to its group (0 when ungrouped).
+    """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors."""
+
+    name: str
+
+    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+        """Embed texts.
+
+        Args:
+            texts: n strings.
+            progress: optional callable ``progress(done: int, total: int)``.
+
+        Returns:
+            array of shape (n, dim), float32, L2-normalised rows.
+        """
+        ...
+
+
+@runtime_checkable
+class Clusterer(Protocol):
+    """Groups the responses to one question."""
+
+    def cluster(
+        self,
+        texts: list[str],
+        embeddings: np.ndarray,
+        answers: list[str | None] | None = None,
+        key: str | None = None,
+    ) -> Clustering:
+        """Group responses.
+
+        Args:
+            texts: n non-blank response texts.
+            embeddings: shape (n, dim), rows L2-normalised.
+            answers: n chosen answers when the file has an answer column, else None.
+            key: the correct answer when the teacher gave one.
+
+        Returns:
+            a ``Clustering`` with labels of shape (n,).
+        """
+        ...
