@@ -229,3 +229,51 @@ class Clusterer(Protocol):
             a ``Clustering`` with labels of shape (n,).
         """
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    """Everything the tool knows about one question of one exit ticket, after analysis and the teacher's edits.
+
+    Immutable: every edit (rename, merge, move, approve, ...) returns a new ``QuestionResult``.
+
+    Attributes:
+        question: the question.
+        responses: this question's responses, in input order.
+        labels: group id per response (aligned with ``responses``); ``UNGROUPED`` for blank or not grouped.
+        confidence: 0..1 per response, how surely it belongs to its group (0 for ungrouped).
+        groups: the groups (ids >= 0) in display order; responses with ``UNGROUPED`` are not in any.
+        stems: one ``FeedbackStem`` per group in ``groups``.
+        plan: tomorrow's plan for this question.
+        key: the answer key the teacher gave, if any.
+        overrides: per-student feedback overrides as (response row, text).
+        vectors: shape (n, dim) embeddings aligned with ``responses`` (for edits that need them; not for display).
+    """
+
+    question: str
+    responses: tuple[Response, ...]
+    labels: tuple[int, ...]
+    confidence: tuple[float, ...]
+    groups: tuple[Group, ...]
+    stems: tuple[FeedbackStem, ...]
+    plan: Plan
+    key: str | None = None
+    overrides: tuple[tuple[int, str], ...] = ()
+    vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One analysed exit ticket: the long table as read, its column roles, and a result per question.
+
+    Attributes:
+        frame: the long table (one row per student per question, ``Response.row`` = position), all original columns.
+        columns: which frame column plays which role.
+        results: one per question, in order of first appearance.
+        source_name: file name the ticket came from.
+    """
+
+    frame: object  # pandas.DataFrame (kept untyped so this module does not import pandas)
+    columns: ColumnMap
+    results: tuple[QuestionResult, ...]
+    source_name: str = ""
