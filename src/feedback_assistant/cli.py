@@ -1,0 +1,184 @@
+"""Command line: ``feedback-assistant analyze INPUT --out DIR`` and friends.
+
+Imports of the heavy stages (pandas, torch, sentence-transformers) happen inside the commands, so ``--help`` and
+bad-input errors return at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _progress_bar(stream=sys.stderr, min_total: int = 100):
+    """A text progress bar for long runs (shown only when there are at least ``min_total`` items)."""
+    state = {"stage": None}
+
+    def show(done: int, total: int, stage: str) -> None:
+        if total < min_total:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        end = "\n" if done >= total else ""
+        stream.write(f"\r{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        stream.flush()
+        state["stage"] = stage
+
+    return show
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="feedback-assistant",
+        description="Group exit-ticket responses by misconception, draft feedback, plan tomorrow's groups. "
+        "Everything runs on this computer; no student text is sent anywhere.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    a = sub.add_parser("analyze", help="analyse an exit-ticket CSV/XLSX and write results to a folder")
+    a.add_argument("input", help="the exit-ticket export (.csv or .xlsx)")
+    a.add_argument("--out", required=True, help="folder for responses.csv, groups.csv, plan.csv and the rest")
+    a.add_argument("--response-col", help="column holding the students' written responses")
+    a.add_argument("--answer-col", help="column holding the answer each student chose (multiple choice)")
+    a.add_argument("--question-col", help="column naming the question (long tables with several questions)")
+    a.add_argument("--student-col", help="column naming the student")
+    a.add_argument("--section-col", help="column naming the class period / section")
+    a.add_argument("--key", help="the correct answer (applies to every question unless the file has a key column)")
+    a.add_argument("--max-group-size", type=int, default=6, help="largest next-day group (default 6)")
+    a.add_argument("--section", help="class name to save this ticket under (default: the file's section column)")
+    a.add_argument("--teacher", help="your name, for history and PLC comparison (default: your login name)")
+    a.add_argument("--date", help="date of the exit ticket, YYYY-MM-DD (default: today)")
+    a.add_argument("--topic", help="standard or topic tag for PLC comparison, e.g. 5.NF.1")
+    a.add_argument("--db", help="database URL (default: a SQLite file in ~/.feedback_assistant)")
+    a.add_argument("--no-save", action="store_true", help="do not save this analysis to the history database")
+    a.set_defaults(handler=analyze_command)
+    try:
+        from .cli_store import add_compare_parser, add_forget_parser
+    except ImportError:  # storage commands not available in this build
+        pass
+    else:
+        add_compare_parser(sub)
+        add_forget_parser(sub)
+    return parser
+
+
+def analyze_command(args, *, embedder=None) -> int:
+    """Run ``analyze``: read, group, draft, plan, write, save."""
+    from . import pipeline
+    from .export import write_outputs
+    from .tickets import read_tickets
+
+    path = Path(args.input)
+    if not path.exists():
+        print(f"error: the file '{args.input}' was not found. Check the name and folder.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.max_group_size < 2:
+        print("error: --max-group-size must be 2 or more.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    tickets = read_tickets(
+        path,
+        response_col=args.response_col,
+        answer_col=args.answer_col,
+        question_col=args.question_col,
+        student_col=args.student_col,
+        section_col=args.section_col,
+    )
+    keys = {"": args.key} if args.key else None
+    library = _open_library(args)
+    analysis = pipeline.analyze(
+        tickets,
+        embedder=embedder,
+        keys=keys,
+        library=library,
+        progress=_progress_bar(),
+        max_group_size=args.max_group_size,
+    )
+    written = write_outputs(analysis, Path(args.out))
+    saved = "" if args.no_save else _save(analysis, args)
+    n_groups = sum(len(r.groups) for r in analysis.results)
+    print(
+        f"Analysed {len(analysis.frame)} responses to {len(analysis.results)} question(s) into {n_groups} groups. "
+        f"Wrote {', '.join(p.name for p in written.values())} to {args.out}.{saved}"
+    )
+    return EXIT_OK
+
+
+def _open_library(args):
+    """The misconception library for suggestions, or None when it cannot be opened."""
+    try:
+        from .library import MisconceptionLibrary
+    except ImportError:
+        return None
+    store = None
+    if not args.no_save:
+        try:
+            from .storage import SqlLibraryStore, Store
+
+            store = SqlLibraryStore(Store(args.db))
+        except ImportError:
+            store = None
+    return MisconceptionLibrary(store) if store is not None else MisconceptionLibrary()
+
+
+def _save(analysis, args) -> str:
+    try:
+        from .storage import Store
+    except ImportError:
+        return ""
+    import datetime as dt
+    import getpass
+
+    teacher = args.teacher or os.environ.get("FEEDBACK_ASSISTANT_TEACHER") or getpass.getuser()
+    date = args.date or dt.date.today().isoformat()
+    Store(args.db).save_analysis(analysis, section=args.section, teacher=teacher, date=date, topic=args.topic)
+    return " Saved to your history."
+
+
+def main(argv: list[str] | None = None, *, embedder=None) -> int:
+    """Entry point of the ``feedback-assistant`` command.
+
+    Args:
+        argv: arguments without the program name (default ``sys.argv[1:]``).
+        embedder: an ``Embedder`` to use instead of the bundled model (tests pass a fake one).
+
+    Returns:
+        0 on success, 2 on bad input (one line on stderr says what to do), 1 on an unexpected failure.
+    """
+    args = build_parser().parse_args(argv)
+    from .records import FeedbackAssistantError
+
+    try:
+        if args.handler is analyze_command:
+            return analyze_command(args, embedder=embedder)
+        return args.handler(args)
+    except FeedbackAssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Stopped. Nothing was lost: files already written are complete.", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # last resort: one line, never a traceback, unless debugging
+        if os.environ.get("FEEDBACK_ASSISTANT_DEBUG"):
+            raise
+        print(
+            f"error: something unexpected went wrong ({type(exc).__name__}). Nothing was sent anywhere. "
+            "Run again with FEEDBACK_ASSISTANT_DEBUG=1 to see details, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

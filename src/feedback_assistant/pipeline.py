@@ -1,0 +1,179 @@
+"""Runs the stages in order: read tickets -> embed -> cluster per question -> label, draft stems, plan.
+
+Each stage is passed in (an embedder, a clusterer, a library), so tests use a fake embedder and the app can swap a
+part without touching the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .records import UNGROUPED, Analysis, Clusterer, Embedder, QuestionResult, Response, RowAccountingError
+
+StageProgress = Callable[[int, int, str], None]
+
+EMBED_STAGE = "Reading responses"
+GROUP_STAGE = "Grouping responses"
+
+
+def default_embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, offline, with the on-disk cache."""
+    from .embedding import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def default_clusterer() -> Clusterer:
+    """The project's answer- and reasoning-aware clusterer."""
+    from .clustering import MisconceptionClusterer
+
+    return MisconceptionClusterer()
+
+
+def _keys_by_question(tickets, questions: list[str], keys: dict[str, str] | None) -> dict[str, str | None]:
+    """The answer key per question: explicit keys win (``""`` applies to every question), then a key column."""
+    keys = dict(keys or {})
+    found: dict[str, str | None] = {}
+    frame, cols = tickets.frame, tickets.columns
+    for q in questions:
+        key = keys.get(q) or keys.get("")
+        if not key and cols.key:
+            rows = frame[cols.key] if not cols.question else frame.loc[frame[cols.question] == q, cols.key]
+            values = [v for v in rows.astype(str) if v.strip()]
+            if values:
+                key = max(sorted(set(values)), key=values.count)
+        found[q] = key or None
+    return found
+
+
+def analyze_question(
+    question: str,
+    responses: list[Response],
+    vectors: np.ndarray,
+    *,
+    clusterer: Clusterer,
+    key: str | None = None,
+    library=None,
+    max_group_size: int = 6,
+) -> QuestionResult:
+    """Group one question's responses and build its groups, stems and plan.
+
+    Args:
+        question: the question.
+        responses: its responses, in input order (blank ones included).
+        vectors: shape (len(responses), dim) embeddings aligned with ``responses``.
+        clusterer: groups the non-blank responses.
+        key: the answer key, if the teacher gave one.
+        library: a ``MisconceptionLibrary`` for suggested labels and stems, or None.
+        max_group_size: largest next-day group before it is split.
+
+    Returns:
+        the ``QuestionResult``; every response appears once, blank ones as ``UNGROUPED``.
+    """
+    from .review import assemble
+
+    labels = np.full(len(responses), UNGROUPED, dtype=int)
+    confidence = np.zeros(len(responses), dtype=float)
+    filled = [i for i, r in enumerate(responses) if not r.is_blank]
+    if filled:
+        answers = [responses[i].answer for i in filled]
+        has_answers = any(a is not None and str(a).strip() for a in answers)
+        clustering = clusterer.cluster(
+            [responses[i].text for i in filled],
+            vectors[filled],
+            answers=answers if has_answers else None,
+            key=key,
+        )
+        labels[filled] = np.asarray(clustering.labels, dtype=int)
+        confidence[filled] = np.asarray(clustering.confidence, dtype=float)
+    result = assemble(
+        question, responses, labels, confidence, vectors, key=key, library=library, max_group_size=max_group_size
+    )
+    check_rows(question, len(responses), result)
+    return result
+
+
+def check_rows(question: str, expected: int, result: QuestionResult) -> None:
+    """Fail loudly unless every response of the question is accounted for once in the result and its plan."""
+    label = f"question '{question}'" if question else "the ticket"
+    if len(result.responses) != expected or len(result.labels) != expected:
+        raise RowAccountingError(
+            f"Internal error: {label} had {expected} responses but the result holds {len(result.responses)}. "
+            "Nothing was written; please report this."
+        )
+    planned = [row for group in result.plan.groups for row in group.rows]
+    rows = sorted(r.row for r in result.responses)
+    if sorted(planned) != rows:
+        raise RowAccountingError(
+            f"Internal error: tomorrow's plan for {label} places {len(planned)} responses, not {expected} "
+            "(each student must be in exactly one group). Nothing was written; please report this."
+        )
+
+
+def analyze(
+    tickets,
+    *,
+    embedder: Embedder | None = None,
+    clusterer: Clusterer | None = None,
+    keys: dict[str, str] | None = None,
+    questions: list[str] | None = None,
+    library=None,
+    progress: StageProgress | None = None,
+    max_group_size: int = 6,
+) -> Analysis:
+    """Analyse an exit ticket: every question on its own.
+
+    Args:
+        tickets: a ``TicketSet`` from ``tickets.read_tickets``.
+        embedder: default the bundled MiniLM model.
+        clusterer: default ``MisconceptionClusterer``.
+        keys: answer key per question text; the key ``""`` applies to every question.
+        questions: analyse only these questions (default all).
+        library: a ``MisconceptionLibrary`` for suggestions, or None.
+        progress: ``progress(done, total, stage)``, called while responses embed and as questions are grouped.
+        max_group_size: largest next-day group before it is split.
+
+    Returns:
+        an ``Analysis`` with one ``QuestionResult`` per analysed question.
+    """
+    embedder = embedder or default_embedder()
+    clusterer = clusterer or default_clusterer()
+    all_responses = tickets.responses()
+    if len(all_responses) != len(tickets.frame):
+        raise RowAccountingError(
+            f"Internal error: the file has {len(tickets.frame)} rows but {len(all_responses)} responses were read."
+        )
+    wanted = questions if questions is not None else tickets.questions()
+    by_question: dict[str, list[Response]] = {q: [] for q in wanted}
+    for r in all_responses:
+        if r.question in by_question:
+            by_question[r.question].append(r)
+    texts = [r.text for q in wanted for r in by_question[q]]
+
+    def embed_progress(done: int, total: int) -> None:
+        if progress:
+            progress(done, total, EMBED_STAGE)
+
+    vectors = embedder.encode(texts, progress=embed_progress)
+    key_of = _keys_by_question(tickets, wanted, keys)
+    results = []
+    start = 0
+    for i, q in enumerate(wanted):
+        rs = by_question[q]
+        results.append(
+            analyze_question(
+                q, rs, vectors[start : start + len(rs)], clusterer=clusterer, key=key_of[q],
+                library=library, max_group_size=max_group_size,
+            )
+        )
+        start += len(rs)
+        if progress:
+            progress(i + 1, len(wanted), GROUP_STAGE)
+    if questions is None and sum(len(r.responses) for r in results) != len(tickets.frame):
+        raise RowAccountingError(
+            f"Internal error: {len(tickets.frame)} rows were read but {start} were analysed. Nothing was written."
+        )
+    return Analysis(frame=tickets.frame, columns=tickets.columns, results=tuple(results),
+                    source_name=getattr(tickets, "source_name", ""))
