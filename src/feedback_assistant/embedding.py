@@ -163,15 +163,17 @@ class MiniLMEmbedder:
         unique = list(dict.fromkeys(norm))
         cache = self._cache()
         vectors = cache.get_many(self.name, unique) if cache else {}
-        todo = [t for t in unique if t not in vectors]
+        # Shortest first: batches of similar length waste no work on padding.
+        todo = sorted((t for t in unique if t not in vectors), key=lambda t: (len(t), t))
         total = len(todo)
         if progress:
             progress(0, total)
         if todo:
             model = load_model(self.model_path)
             new: dict[str, np.ndarray] = {}
-            for start in range(0, total, self.batch_size):
-                batch = todo[start : start + self.batch_size]
+            step = self.batch_size * 8  # several batches per call; progress after each call
+            for start in range(0, total, step):
+                batch = todo[start : start + step]
                 out = model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
                 new.update(zip(batch, out.astype(np.float32), strict=True))
