@@ -142,7 +142,8 @@ def evaluate(name: str, df, emb, sizes, seeds, methods, variants) -> None:
             gold = sub["gold"].to_numpy()
             scored = sub["scored"].to_numpy()
             e = emb[idx]
-            oracle.append(score(_group_by(list(np.where(scored, gold, "~neither"))), gold, scored)["saving"])
+            oracle_labels = np.where(scored, _group_by(list(gold)), UNGROUPED)
+            oracle.append(score(oracle_labels, gold, scored)["saving"])
             for variant in variants:
                 if variant == "answer" and not has_answer:
                     continue

@@ -76,10 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def analyze_command(args, *, embedder=None) -> int:
     """Run ``analyze``: read, group, draft, plan, write, save."""
-    from . import pipeline
-    from .export import write_outputs
-    from .tickets import read_tickets
-
     path = Path(args.input)
     if not path.exists():
         print(f"error: the file '{args.input}' was not found. Check the name and folder.", file=sys.stderr)
@@ -87,6 +83,11 @@ def analyze_command(args, *, embedder=None) -> int:
     if args.max_group_size < 2:
         print("error: --max-group-size must be 2 or more.", file=sys.stderr)
         return EXIT_BAD_INPUT
+    # Heavy imports (pandas, torch) only once the input is known to be there: bad input fails at once.
+    from . import pipeline
+    from .export import write_outputs
+    from .tickets import read_tickets
+
     tickets = read_tickets(
         path,
         response_col=args.response_col,

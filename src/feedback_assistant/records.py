@@ -243,10 +243,12 @@ class QuestionResult:
         labels: group id per response (aligned with ``responses``); ``UNGROUPED`` for blank or not grouped.
         confidence: 0..1 per response, how surely it belongs to its group (0 for ungrouped).
         groups: the groups (ids >= 0) in display order; responses with ``UNGROUPED`` are not in any.
-        stems: one ``FeedbackStem`` per group in ``groups``.
+        stems: one ``FeedbackStem`` per group in ``groups``, then, when any response is ``UNGROUPED``, the
+            check-in stem for those responses (``group_id=UNGROUPED``).
         plan: tomorrow's plan for this question.
         key: the answer key the teacher gave, if any.
         overrides: per-student feedback overrides as (response row, text).
+        max_group_size: largest next-day group; edits that rebuild the plan use it again.
         vectors: shape (n, dim) embeddings aligned with ``responses`` (for edits that need them; not for display).
     """
 
@@ -259,6 +261,7 @@ class QuestionResult:
     plan: Plan
     key: str | None = None
     overrides: tuple[tuple[int, str], ...] = ()
+    max_group_size: int = 6
     vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 

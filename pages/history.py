@@ -1,0 +1,156 @@
+"""History & PLC: reopen a past exit ticket, compare classes on the same question, forget a class."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from feedback_assistant.records import FeedbackAssistantError
+from feedback_assistant_app import pictures, resources, state
+
+
+def _open(ticket_id: int, summary: dict) -> None:
+    store = resources.store()
+    try:
+        analysis = store.load_analysis(ticket_id)
+    except FeedbackAssistantError as exc:
+        state.flash("error", str(exc))
+        return
+    state.start(analysis, details=summary, ticket_ids={summary["section"]: ticket_id})
+    st.session_state["fa_goto"] = "pages/groups.py"
+
+
+def _forget(section: str) -> None:
+    store = resources.store()
+    try:
+        deleted = store.forget_section(section)
+    except FeedbackAssistantError as exc:
+        state.flash("error", str(exc))
+        return
+    ws = state.workspace()
+    if ws is not None and section in ws.ticket_ids:
+        state.forget()
+    st.session_state.pop("hi_confirm", None)
+    state.flash(
+        "success", f"Forgot the class '{section}': {deleted} saved records deleted from this computer."
+    )
+
+
+def _reopen(store) -> None:
+    st.subheader("Reopen a past day")
+    tickets = store.list_tickets()
+    if not tickets:
+        st.info("Nothing saved yet. Every exit ticket you group is saved here automatically.")
+        return
+    table = pd.DataFrame(
+        {
+            "Date": [t.date for t in tickets],
+            "Class": [t.section for t in tickets],
+            "Teacher": [t.teacher for t in tickets],
+            "File": [t.source_name for t in tickets],
+            "Questions": [len(t.questions) for t in tickets],
+            "Responses": [t.n_responses for t in tickets],
+            "Approved feedback": [t.n_approved for t in tickets],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    by_id = {t.id: t for t in tickets}
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    pick = c1.selectbox(
+        "Exit ticket",
+        list(by_id),
+        key="hi_pick",
+        format_func=lambda i: f"{by_id[i].date} · {by_id[i].section} · {by_id[i].source_name}",
+    )
+    t = by_id[pick]
+    c2.button(
+        "Open",
+        key="hi_open",
+        type="primary",
+        on_click=_open,
+        args=(pick, {"section": t.section, "teacher": t.teacher, "date": t.date}),
+    )
+
+
+def _compare(store) -> None:
+    st.subheader("Compare classes (PLC)")
+    from feedback_assistant import compare
+
+    questions = store.questions()
+    topics = store.topics()
+    if not questions:
+        st.caption("Save exit tickets from two or more classes to compare them.")
+        return
+    mode = st.radio(
+        "Compare by",
+        ["Question", "Standard / topic"] if topics else ["Question"],
+        horizontal=True,
+        key="hi_cmp_mode",
+    )
+    if mode == "Question":
+        q = st.selectbox("Question", questions, key="hi_cmp_q", format_func=lambda x: state.short(x, 100))
+        kwargs = {"question": q}
+    else:
+        kwargs = {"topic": st.selectbox("Standard / topic", topics, key="hi_cmp_topic")}
+    ws = state.workspace()
+    viewer = (ws.details.get("teacher") if ws else None) or None
+    try:
+        comparison = compare.compare(store, viewer=viewer, **kwargs)
+    except FeedbackAssistantError as exc:
+        st.info(str(exc))
+        return
+    if len(comparison.sections) < 2:
+        st.caption(
+            f"Only one class ({', '.join(comparison.sections)}) has this question saved so far. The "
+            "comparison appears once another class period or a colleague saves the same question."
+        )
+        return
+    pictures.comparison(comparison)
+
+
+def _forget_class(store) -> None:
+    st.subheader("Forget a class")
+    sections = store.sections()
+    if not sections:
+        st.caption("No class saved.")
+        return
+    st.caption(
+        "Deletes every saved exit ticket, response, group, feedback and plan of the class from this "
+        "computer. This cannot be undone."
+    )
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    section = c1.selectbox("Class", sections, key="hi_forget_pick")
+    if c2.button("Forget this class…", key="hi_forget"):
+        st.session_state["hi_confirm"] = section
+    if st.session_state.get("hi_confirm") == section:
+        with st.container(border=True):
+            st.error(f"Really delete everything saved for **{section}**? This cannot be undone.")
+            b1, b2 = st.columns(2)
+            b1.button(
+                f"Yes, forget {section}",
+                key="hi_forget_yes",
+                type="primary",
+                on_click=_forget,
+                args=(section,),
+            )
+            b2.button(
+                "No, keep it", key="hi_forget_no", on_click=lambda: st.session_state.pop("hi_confirm", None)
+            )
+
+
+# --- page ---------------------------------------------------------------------------------------------------
+
+goto = st.session_state.pop("fa_goto", None)
+if goto:
+    st.switch_page(goto)
+st.title("History & PLC")
+state.show_flash()
+store = resources.store()
+if store is None:
+    st.info("The history is not available in this version.")
+    st.stop()
+_reopen(store)
+st.divider()
+_compare(store)
+st.divider()
+_forget_class(store)

@@ -1,0 +1,288 @@
+"""Upload: choose the exit-ticket file (or a sample), check the columns, pick questions and keys, group."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from feedback_assistant.records import FeedbackAssistantError
+from feedback_assistant_app import resources, state
+
+SOURCE_KEY = "fa_source"
+NONE = "(none)"
+ROLES = (  # (ColumnMap field, read_tickets keyword, what a teacher calls it, help)
+    ("response", "response_col", "Written response", "The students' written answers (required)."),
+    ("student", "student_col", "Student", "Name or id of each student."),
+    ("question", "question_col", "Question", "Which question a row answers, when the file holds several."),
+    (
+        "answer",
+        "answer_col",
+        "Answer chosen",
+        "The answer each student chose or wrote, if a separate column.",
+    ),
+    ("section", "section_col", "Class / period", "The class period or section."),
+    ("date", "date_col", "Date", "The date of the exit ticket."),
+    ("key", "key_col", "Answer key", "A column holding the correct answer."),
+)
+
+
+def _limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize") or 20)
+
+
+def _set_source(name: str, data: bytes, origin: str) -> None:
+    st.session_state[SOURCE_KEY] = {
+        "name": name,
+        "data": data,
+        "origin": origin,
+        "digest": hashlib.sha256(data).hexdigest(),
+    }
+    st.session_state.pop(state.TICKETS_KEY, None)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("up:")]:
+        del st.session_state[key]
+
+
+def _use_sample(path: str) -> None:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError:
+        state.flash(
+            "error", f"The sample file '{path}' was not found. Pick one of the samples below instead."
+        )
+        return
+    _set_source(p.name, data, "sample")
+
+
+def _on_upload() -> None:
+    uploaded = st.session_state.get("fa_uploader")
+    if uploaded is None:
+        return
+    limit = _limit_mb()
+    if uploaded.size > limit * 1024 * 1024:
+        state.flash(
+            "error",
+            f"'{uploaded.name}' is {uploaded.size / 1024 / 1024:.1f} MB; this app takes files up to "
+            f"{limit} MB. An exit ticket is usually far smaller: save just the sheet with the responses as a "
+            "CSV file and upload that.",
+        )
+        return
+    _set_source(uploaded.name, uploaded.getvalue(), "upload")
+
+
+def _read(source: dict, overrides: dict):
+    """Read the ticket file with the teacher's column choices (cached per file and choices)."""
+    from feedback_assistant.tickets import read_tickets
+
+    sig = (source["digest"], tuple(sorted(overrides.items())))
+    cache = st.session_state.setdefault(state.TICKETS_KEY, {})
+    if sig not in cache:
+        cache[sig] = read_tickets(io.BytesIO(source["data"]), filename=source["name"], **overrides)
+    return cache[sig]
+
+
+def _roles(layout: str):
+    """The roles a teacher can reassign: all of them in a long table; people and dates in a wide one."""
+    return ROLES if layout == "long" else tuple(r for r in ROLES if r[0] in ("student", "section", "date"))
+
+
+def _options(tickets, field: str) -> list[str]:
+    synthetic = {"source_row"}
+    if tickets.layout != "long":
+        c = tickets.columns
+        synthetic |= {c.question, c.response, c.answer} - {None}
+    names = [str(col) for col in tickets.frame.columns if col not in synthetic]
+    return names if field == "response" else [NONE, *names]
+
+
+def _with_choices(source: dict, detected):
+    """The ticket set as the teacher's column choices say (choices not made yet keep what was detected)."""
+    roles = _roles(detected.layout)
+    chosen = {field: st.session_state.get(f"up:{field}") for field, *_ in roles}
+    overrides = {kw: chosen[field] for field, kw, *_ in roles if chosen[field] not in (None, NONE)}
+    tickets = _read(source, overrides) if overrides else detected
+    dropped = {
+        field: None for field, *_ in roles if chosen[field] == NONE and getattr(tickets.columns, field)
+    }
+    if dropped:
+        tickets = dataclasses.replace(tickets, columns=dataclasses.replace(tickets.columns, **dropped))
+    return tickets
+
+
+def _column_choices(detected) -> None:
+    """Dropdowns showing the detected column for each role, to fix a wrong guess."""
+    roles = _roles(detected.layout)
+    st.markdown("**Columns found.** If one is wrong, pick the right column.")
+    cols = st.columns(min(len(roles), 4))
+    for i, (field, _kw, title, help_text) in enumerate(roles):
+        current = getattr(detected.columns, field)
+        options = _options(detected, field)
+        key = state.init_widget(f"up:{field}", current if current in options else options[0])
+        cols[i % len(cols)].selectbox(title, options, key=key, help=help_text)
+
+
+def _details_form(tickets) -> dict:
+    """Where this ticket is saved in the history (defaults need no typing)."""
+    sections = []
+    if tickets.columns.section:
+        sections = sorted({str(s) for s in tickets.frame[tickets.columns.section].dropna() if str(s).strip()})
+    default_class = None if sections else "My class"
+    c1, c2 = st.columns(2)
+    section = c1.text_input(
+        "Class name (for your history)",
+        key="up:details:section",
+        placeholder=f"from the file: {', '.join(sections[:4])}" if sections else default_class,
+        help="Saved exit tickets are grouped by class. Leave it empty to use "
+        + ("the file's class/period column." if sections else f"'{default_class}'."),
+    )
+    date = c2.date_input("Date of the ticket", value=dt.date.today(), key="up:details:date")
+    with st.expander("Your name and the standard (for comparing with colleagues) — optional"):
+        c3, c4 = st.columns(2)
+        teacher = c3.text_input(
+            "Your name",
+            key="up:details:teacher",
+            value=os.environ.get("FEEDBACK_ASSISTANT_TEACHER") or _login(),
+        )
+        topic = c4.text_input(
+            "Standard or topic",
+            key="up:details:topic",
+            placeholder="e.g. 5.NF.1",
+            help="Tag it to compare with colleagues who taught the same standard.",
+        )
+    return {
+        "section": section.strip() or default_class,
+        "date": date.isoformat() if date else None,
+        "teacher": teacher.strip() or None,
+        "topic": topic.strip() or None,
+    }
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name on some systems
+        return ""
+
+
+def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict, source_name: str) -> None:
+    from feedback_assistant import pipeline
+
+    embedder = resources.embedder()
+    bar = st.progress(0.0, text="Reading the responses…")
+
+    def progress(done: int, total: int, stage: str) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{stage}: {done} of {total}")
+
+    try:
+        analysis = pipeline.analyze(
+            tickets, embedder=embedder, keys=keys or None, questions=questions, progress=progress
+        )
+    except FeedbackAssistantError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    if source_name and not analysis.source_name:
+        analysis = dataclasses.replace(analysis, source_name=source_name)
+    bar.empty()
+    state.start(analysis, details)
+    st.switch_page("pages/groups.py")
+
+
+# --- page ---------------------------------------------------------------------------------------------------
+
+st.title("Upload an exit ticket")
+state.show_flash()
+
+offered = st.session_state.pop(state.SAMPLE_OFFER_KEY, None)
+if offered and SOURCE_KEY not in st.session_state and state.workspace() is None:
+    _use_sample(offered)
+    state.show_flash()
+
+ws = state.workspace()
+if ws is not None:
+    with st.container(border=True):
+        st.markdown(
+            f"**Open now:** {ws.analysis.source_name or 'exit ticket'} — {len(ws.analysis.frame)} responses, "
+            f"{sum(len(r.groups) for r in ws.analysis.results)} groups, {ws.edits} edits."
+        )
+        st.page_link("pages/groups.py", label="Continue with the groups", icon=":material/arrow_forward:")
+
+limit = _limit_mb()
+left, right = st.columns([3, 2])
+with left:
+    st.file_uploader(
+        f"Drag the exit-ticket file here (CSV or Excel, up to {limit} MB)",
+        type=["csv", "xlsx"],
+        key="fa_uploader",
+        on_change=_on_upload,
+        help="One row per student (and per question, or one column per question); a header row names the "
+        "columns.",
+    )
+with right:
+    samples = state.sample_files()
+    if samples:
+        names = [p.name for p in samples]
+        pick = st.selectbox("Or try a sample", names, key="up_sample_pick") if len(names) > 1 else names[0]
+        st.button(
+            "Try the sample",
+            icon=":material/science:",
+            key="up_try_sample",
+            on_click=_use_sample,
+            args=(str(samples[names.index(pick)]),),
+        )
+
+source = st.session_state.get(SOURCE_KEY)
+if source is None:
+    st.caption("Nothing is sent anywhere: the file is read and grouped on this computer.")
+    st.stop()
+
+st.subheader(source["name"])
+try:
+    detected = _read(source, {})
+except FeedbackAssistantError as exc:
+    st.error(str(exc))
+    st.stop()
+try:
+    tickets = _with_choices(source, detected)
+except FeedbackAssistantError as exc:
+    st.error(str(exc))
+    tickets = detected
+_column_choices(detected)
+questions = tickets.questions()
+responses = len(tickets.frame)
+blank = sum(1 for r in tickets.responses() if r.is_blank)
+st.caption(
+    f"{responses} responses"
+    + (f" to {len(questions)} questions" if len(questions) > 1 else "")
+    + (f", {blank} blank" if blank else "")
+    + "."
+)
+st.dataframe(tickets.frame.head(8), hide_index=True, width="stretch")
+
+chosen = questions
+if len(questions) > 1:
+    chosen = st.multiselect("Questions to analyse", questions, default=questions, key="up:questions")
+keys: dict[str, str] = {}
+with st.expander("Answer keys (optional) — the correct answer marks which group is on target"):
+    for i, q in enumerate(chosen):
+        label = f"Q{i + 1}: {state.short(q, 70)}" if q else "Correct answer"
+        value = st.text_input(
+            label, key=f"up:key:{hashlib.md5(str(q).encode()).hexdigest()[:10]}", placeholder="e.g. 1/3"
+        )
+        if value.strip():
+            keys[q] = value.strip()
+
+details = _details_form(tickets)
+if not chosen:
+    st.warning("Pick at least one question to analyse.")
+    st.stop()
+n_chosen = sum(1 for r in tickets.responses() if r.question in set(chosen))
+if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):
+    _analyse(tickets, list(chosen), keys, details, source["name"])

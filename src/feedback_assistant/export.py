@@ -1,0 +1,327 @@
+"""Exports: the tables and the printable handout a teacher takes away.
+
+* ``responses.csv`` - the ticket as read, plus ``group_id``, ``group_label``, ``feedback`` and ``next_step``;
+* ``groups.csv`` - one row per group (and one for the not-grouped responses) with its stem;
+* ``plan.csv`` - one row per student per question: tomorrow's group;
+* ``feedback.csv`` - student, question, feedback: ready to paste into an LMS;
+* ``rosters.csv`` - one row per next-day group with its students;
+* ``handout.html`` - a one-page printable summary (groups, stems, students, the day's top misconceptions).
+
+Every CSV goes through ``spreadsheet.write_csv`` (formula-injection safe). Feedback in the files is the
+current text, draft or approved (``groups.csv`` says which); every student string in the handout is
+HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from .planning import student_name
+from .records import APPROVED, RETEACH, UNGROUPED, Analysis, QuestionResult
+from .review import next_step, student_feedback
+from .spreadsheet import write_csv
+
+BLANK_LABEL = "blank"
+NOT_GROUPED_LABEL = "not grouped"
+UNGROUPED_ROW_LABEL = "not grouped / blank"
+N_REPRESENTATIVES = 3
+
+
+def _label_of(result: QuestionResult, i: int) -> str:
+    gid = result.labels[i]
+    if gid == UNGROUPED:
+        return BLANK_LABEL if result.responses[i].is_blank else NOT_GROUPED_LABEL
+    return next((g.label for g in result.groups if g.group_id == gid), NOT_GROUPED_LABEL)
+
+
+def responses_frame(analysis: Analysis) -> pd.DataFrame:
+    """The ticket as read (all rows, all columns) plus group_id, group_label, feedback and next_step.
+
+    Columns are aligned by ``Response.row`` (the frame's position); rows of questions that were not analysed
+    get empty values.
+    """
+    frame = analysis.frame.copy().reset_index(drop=True)
+    n = len(frame)
+    gid: list = [pd.NA] * n
+    label: list = [""] * n
+    text: list = [""] * n
+    step: list = [""] * n
+    for result in analysis.results:
+        feedback = student_feedback(result)
+        for i, (r, fb) in enumerate(feedback):
+            gid[r.row] = result.labels[i]
+            label[r.row] = _label_of(result, i)
+            text[r.row] = fb or ""
+            step[r.row] = next_step(result, r.row)
+    frame["group_id"] = pd.array(gid, dtype="Int64")
+    frame["group_label"] = label
+    frame["feedback"] = text
+    frame["next_step"] = step
+    return frame
+
+
+def groups_frame(analysis: Analysis) -> pd.DataFrame:
+    """One row per group per question, then one for the question's not-grouped and blank responses.
+
+    Columns: question, group_id, label, size, share, status, status_confirmed, answer, representative_1..3,
+    stem, stem_state, from_library.
+    """
+    rows = []
+    for result in analysis.results:
+        n = len(result.responses) or 1
+        stems = {s.group_id: s for s in result.stems}
+        for g in result.groups:
+            reps = list(g.representatives[:N_REPRESENTATIVES]) + [""] * (
+                N_REPRESENTATIVES - len(g.representatives)
+            )
+            stem = stems.get(g.group_id)
+            rows.append(
+                {
+                    "question": result.question,
+                    "group_id": g.group_id,
+                    "label": g.label,
+                    "size": g.size,
+                    "share": round(g.size / n, 3),
+                    "status": g.status,
+                    "status_confirmed": g.status_confirmed,
+                    "answer": g.answer or "",
+                    **{f"representative_{k + 1}": reps[k] for k in range(N_REPRESENTATIVES)},
+                    "stem": stem.text if stem else "",
+                    "stem_state": stem.state if stem else "",
+                    "from_library": bool(stem and stem.from_library),
+                }
+            )
+        loose = [r for r, x in zip(result.responses, result.labels, strict=True) if x == UNGROUPED]
+        if loose:
+            texts = list(dict.fromkeys(" ".join(r.text.split()) for r in loose if not r.is_blank))
+            reps = texts[:N_REPRESENTATIVES] + [""] * (N_REPRESENTATIVES - len(texts[:N_REPRESENTATIVES]))
+            stem = stems.get(UNGROUPED)
+            rows.append(
+                {
+                    "question": result.question,
+                    "group_id": UNGROUPED,
+                    "label": UNGROUPED_ROW_LABEL,
+                    "size": len(loose),
+                    "share": round(len(loose) / n, 3),
+                    "status": "",
+                    "status_confirmed": False,
+                    "answer": "",
+                    **{f"representative_{k + 1}": reps[k] for k in range(N_REPRESENTATIVES)},
+                    "stem": stem.text if stem else "",
+                    "stem_state": stem.state if stem else "",
+                    "from_library": bool(stem and stem.from_library),
+                }
+            )
+    columns = [
+        "question",
+        "group_id",
+        "label",
+        "size",
+        "share",
+        "status",
+        "status_confirmed",
+        "answer",
+        *[f"representative_{k + 1}" for k in range(N_REPRESENTATIVES)],
+        "stem",
+        "stem_state",
+        "from_library",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def plan_frame(analysis: Analysis) -> pd.DataFrame:
+    """One row per student per question: question, plan_group, kind, focus, student, row."""
+    rows = []
+    for result in analysis.results:
+        for pg in result.plan.groups:
+            for student, row in zip(pg.students, pg.rows, strict=True):
+                rows.append(
+                    {
+                        "question": result.question,
+                        "plan_group": pg.name,
+                        "kind": pg.kind,
+                        "focus": pg.focus,
+                        "student": student,
+                        "row": row,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["question", "plan_group", "kind", "focus", "student", "row"])
+
+
+def student_feedback_frame(analysis: Analysis, approved_only: bool = False) -> pd.DataFrame:
+    """Per-student feedback ready to paste into an LMS: student, question, feedback (every response).
+
+    Args:
+        analysis: the analysis.
+        approved_only: leave the feedback empty where the stem is still a draft.
+    """
+    rows = []
+    for result in analysis.results:
+        for r, text in student_feedback(result, approved_only=approved_only):
+            rows.append({"student": student_name(r), "question": result.question, "feedback": text or ""})
+    return pd.DataFrame(rows, columns=["student", "question", "feedback"])
+
+
+def rosters_frame(analysis: Analysis) -> pd.DataFrame:
+    """One row per next-day group: question, plan_group, kind, focus, size, students ("; "-separated)."""
+    rows = []
+    for result in analysis.results:
+        for pg in result.plan.groups:
+            rows.append(
+                {
+                    "question": result.question,
+                    "plan_group": pg.name,
+                    "kind": pg.kind,
+                    "focus": pg.focus,
+                    "size": len(pg.rows),
+                    "students": "; ".join(pg.students),
+                }
+            )
+    return pd.DataFrame(rows, columns=["question", "plan_group", "kind", "focus", "size", "students"])
+
+
+_CSS = """
+body{font:10.5pt/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:16px;
+ max-width:1000px}
+h1{font-size:15pt;margin:0 0 4px}
+h2{font-size:12pt;margin:12px 0 4px;border-bottom:1px solid #999}
+.meta{color:#555;margin:0 0 8px}
+.top{margin:4px 0}
+.whole{background:#fff3cd;border:1px solid #e0b000;padding:4px 8px;margin:4px 0}
+table{border-collapse:collapse;width:100%;margin:4px 0 6px}
+th,td{border:1px solid #bbb;padding:2px 5px;vertical-align:top;text-align:left}
+th{background:#eee}
+.st{white-space:nowrap}
+.draft{color:#8a5a00;font-size:85%}
+.ok{color:#1b6e20;font-size:85%}
+.n{text-align:right;white-space:nowrap}
+ul.plan{margin:2px 0 6px;padding-left:18px}
+ul.plan li{margin:1px 0}
+@media print{
+ @page{size:auto;margin:9mm}
+ body{margin:0;max-width:none;font-size:8.5pt}
+ h1{font-size:12pt}
+ h2{font-size:10pt;break-after:avoid}
+ tr,li{break-inside:avoid}
+ .whole{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _when(analysis: Analysis) -> str:
+    found = Counter()
+    for result in analysis.results:
+        for r in result.responses:
+            for v in (r.section, r.date):
+                if v:
+                    found[str(v)] += 1
+    return " · ".join(v for v, _ in found.most_common(2))
+
+
+def handout_html(analysis: Analysis, title: str | None = None) -> str:
+    """A printable one-page summary for the teacher: per question, the top misconceptions, every group with
+    its status, size and stem (draft or approved), and tomorrow's groups with their students.
+
+    Args:
+        analysis: the analysis.
+        title: the heading (default "Exit ticket: <file name>").
+
+    Returns:
+        a complete HTML document (inline CSS, ``@media print``); every student string is escaped.
+    """
+    heading = title or f"Exit ticket: {analysis.source_name or 'responses'}"
+    n_students = sum(len(r.responses) for r in analysis.results)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(heading)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{_e(heading)}</h1>",
+        f'<p class="meta">{_e(_when(analysis))} {n_students} responses · '
+        f"{len(analysis.results)} question(s). "
+        "Feedback marked <i>draft</i> has not been approved yet.</p>",
+    ]
+    for result in analysis.results:
+        parts.append(f"<h2>{_e(result.question or 'Responses')}</h2>")
+        top = result.plan.top_misconceptions
+        if top:
+            parts.append(
+                '<p class="top"><b>Showed up most:</b> '
+                + "; ".join(f"{_e(label)} ({n})" for label, n in top[:3])
+                + "</p>"
+            )
+        if result.plan.whole_class_reteach:
+            parts.append(
+                f'<p class="whole"><b>Most of the class</b> shares “{_e(result.plan.whole_class_reteach)}”'
+                " — consider reteaching it to the whole class.</p>"
+            )
+        n = len(result.responses) or 1
+        stems = {s.group_id: s for s in result.stems}
+        parts.append(
+            '<table><tr><th>Group</th><th>Status</th><th class="n">Students</th><th>Feedback</th></tr>'
+        )
+        rows = [
+            (g.group_id, g.label, g.status + ("" if g.status_confirmed else " (proposed)"), g.size)
+            for g in result.groups
+        ]
+        loose = sum(1 for x in result.labels if x == UNGROUPED)
+        if loose:
+            rows.append((UNGROUPED, UNGROUPED_ROW_LABEL, "check-in", loose))
+        for gid, label, status, size in rows:
+            stem = stems.get(gid)
+            state = ""
+            if stem is not None:
+                state = (
+                    '<span class="ok">approved</span>'
+                    if stem.state == APPROVED
+                    else '<span class="draft">draft</span>'
+                )
+            parts.append(
+                f"<tr><td>{_e(label)}</td><td class='st'>{_e(status)}</td>"
+                f"<td class='n'>{size} ({size / n:.0%})</td>"
+                f"<td>{_e(stem.text) if stem else ''} {state}</td></tr>"
+            )
+        parts.append("</table>")
+        parts.append('<p class="top"><b>Tomorrow:</b></p><ul class="plan">')
+        for pg in result.plan.groups:
+            focus = f" <i>({_e(pg.focus)})</i>" if pg.kind != RETEACH and pg.focus else ""
+            parts.append(f"<li><b>{_e(pg.name)}</b>{focus}: {_e(', '.join(pg.students))}</li>")
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+OUTPUT_FILES = {
+    "responses": "responses.csv",
+    "groups": "groups.csv",
+    "plan": "plan.csv",
+    "feedback": "feedback.csv",
+    "rosters": "rosters.csv",
+    "handout": "handout.html",
+}
+
+
+def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
+    """Write every export into ``out_dir`` (created if needed).
+
+    Returns:
+        name -> path for responses, groups, plan, feedback, rosters and handout.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / file for name, file in OUTPUT_FILES.items()}
+    write_csv(responses_frame(analysis), paths["responses"])
+    write_csv(groups_frame(analysis), paths["groups"])
+    write_csv(plan_frame(analysis), paths["plan"])
+    write_csv(student_feedback_frame(analysis), paths["feedback"])
+    write_csv(rosters_frame(analysis), paths["rosters"])
+    paths["handout"].write_text(handout_html(analysis), encoding="utf-8")
+    return paths

@@ -1,0 +1,117 @@
+"""Features that carry a student's reasoning, for grouping responses by misconception.
+
+Generic sentence embeddings place "3 out of 9 are not shaded" and "3 out of 6 are not shaded" side by side: the
+wording is the same, the misconception is not. The numbers a student uses (and the last one, usually the answer they
+arrived at) carry much of the reasoning in short maths explanations, and the content words (operations named,
+"flip", "tops", "denominator") carry the rest. The feature matrix is three row-normalised blocks side by side:
+
+- numbers: which number tokens (integers, decimals, fractions, mixed numbers; number words become digits) a
+  response uses, the last one weighted up, IDF-weighted within the class. Weighted by the share of responses that
+  use any number, so it fades away on prose questions.
+- words: TF-IDF of content words (3+ letters, English stop words removed), fitted on the class itself.
+- semantics: the sentence embedding.
+
+Everything is fitted on the texts given, in the order given: pass unique texts in a canonical order for results
+that do not depend on row order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .answers import _ANSWER_TOKEN, _INLINE_WORD_NUMBER, _UNITS, normalise_answer
+
+_WORD_PATTERN = r"(?u)\b[a-z]{3,}\b"
+
+
+def number_tokens(text: str) -> list[str]:
+    """Number tokens of a text in order, normalised ("three" -> "3", "\\frac{1}{3}" -> "1/3", "0.50" -> "0.5")."""
+    s = normalise_answer(text)
+    s = _INLINE_WORD_NUMBER.sub(lambda m: str(_UNITS[m.group(1)]), s)
+    s = re.sub(r"(?<=\d)\s*(?:out of|over)\s*(?=\d)", "/", s)
+    return _ANSWER_TOKEN.findall(s)
+
+
+def _row_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
+    """IDF-weighted number-token indicators, the last number weighted ``last_weight`` times.
+
+    Args:
+        texts: n texts.
+        last_weight: weight of the last number a response uses, relative to its other numbers.
+
+    Returns:
+        sparse matrix of shape (n, v), rows L2-normalised; all-zero rows for responses without numbers.
+    """
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    docs = [number_tokens(t) for t in texts]
+    vocab = sorted({w for d in docs for w in d})
+    index = {w: i for i, w in enumerate(vocab)}
+    rows, cols, vals = [], [], []
+    for r, d in enumerate(docs):
+        for w in sorted(set(d)):
+            rows.append(r)
+            cols.append(index[w])
+            vals.append(last_weight if w == d[-1] else 1.0)
+    x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), max(len(vocab), 1)))
+    df = np.bincount(cols, minlength=x.shape[1])
+    x = x @ sparse.diags(np.log((1 + len(texts)) / (1 + df)) + 1)
+    return normalize(sparse.csr_matrix(x))
+
+
+def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
+    """TF-IDF of content words (sublinear tf, English stop words removed), fitted on ``texts``.
+
+    Returns:
+        sparse matrix of shape (n, v), rows L2-normalised; all-zero rows for responses without content words.
+    """
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = [normalise_answer(t) for t in texts]
+    try:
+        return TfidfVectorizer(token_pattern=_WORD_PATTERN, sublinear_tf=True, stop_words="english",
+                               max_features=max_features).fit_transform(docs).tocsr()
+    except ValueError:  # no content word anywhere
+        return sparse.csr_matrix((len(texts), 1))
+
+
+def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: float = 1.0,
+                       word_weight: float = 0.5, semantic_weight: float = 0.5, dense: bool = True):
+    """The combined feature matrix (numbers | words | semantics), rows L2-normalised.
+
+    Args:
+        texts: n texts (unique, in a canonical order, for order-invariant results).
+        embeddings: shape (n, dim), the sentence embeddings of ``texts``.
+        number_weight: weight of the numbers block, further scaled by the share of texts that use numbers.
+        word_weight: weight of the content-words block.
+        semantic_weight: weight of the embedding block.
+        dense: return a numpy array (True) or a scipy sparse CSR matrix (False, for large n).
+
+    Returns:
+        matrix of shape (n, v_numbers + v_words + dim), rows L2-normalised.
+    """
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    emb = _row_normalise(np.asarray(embeddings, dtype=np.float64))
+    if not semantic_weight:
+        semantic_weight = 1e-6  # keeps every row non-zero: texts without numbers or words fall back on semantics
+    blocks = []
+    if number_weight:
+        nums = number_block(texts)
+        share = float((nums.getnnz(axis=1) > 0).mean())
+        blocks.append(number_weight * share * nums)
+    if word_weight:
+        blocks.append(word_weight * word_block(texts))
+    blocks.append(sparse.csr_matrix(semantic_weight * emb))
+    x = normalize(sparse.hstack(blocks, format="csr"))
+    return x.toarray() if dense else x

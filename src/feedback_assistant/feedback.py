@@ -1,0 +1,293 @@
+"""Drafted feedback stems: one per group, grounded in what that group's students wrote.
+
+Templates, no language model. Each stem is filled from the group's answer, the phrase behind its label (the
+students' own words), the numbers they used, its most typical response and the answer key:
+
+* on target -> ``kind="extension"``: names what they did and asks an extension question that fits the answer
+  (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a problem with
+  the same answer).
+* misconception -> ``kind="misconception"``: names the step in their words and asks a checking question chosen
+  by how their answer relates to the key (not simplified, the complement, upside down, a power of ten out, the
+  sign, close but off) — the key itself is never given away.
+* unclear -> ``kind="explain"``: asks them to explain their steps.
+
+Responses in no group (blank, or unlike the rest) share one check-in stem with ``group_id=UNGROUPED`` and
+``kind="explain"`` ("I couldn't see your thinking ..."). ``QuestionResult.stems`` therefore holds one stem per
+group plus, when any response is ungrouped, this check-in stem; the teacher edits and approves it like any
+other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+
+from .labelling import DONT_KNOW_LABEL, display_text, label_phrase, tokens
+from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group
+
+EXTENSION = "extension"
+MISCONCEPTION_KIND = "misconception"
+EXPLAIN = "explain"
+
+CHECK_IN_TEXT = (
+    "I couldn't see your thinking on this one — can you show me how you would start, "
+    "or tell me where you got stuck?"
+)
+MAX_QUOTE_WORDS = 10
+
+_FRACTION = re.compile(r"^(-?\d+)/(\d+)$")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def _fraction(a: str | None) -> Fraction | None:
+    m = _FRACTION.match(a or "")
+    if m and int(m.group(2)) != 0:
+        return Fraction(int(m.group(1)), int(m.group(2)))
+    return None
+
+
+def _number(a: str | None) -> float | None:
+    if a and _NUMBER.match(a):
+        return float(a)
+    f = _fraction(a)
+    return float(f) if f is not None else None
+
+
+def quote(text: str, around: str = "", max_words: int = MAX_QUOTE_WORDS) -> str:
+    """A short quote of a response: the words around ``around`` when it occurs, clipped to ``max_words``.
+
+    Args:
+        text: the response.
+        around: a phrase (lower-case tokens joined by spaces) to centre the quote on.
+        max_words: most words kept.
+
+    Returns:
+        the quote, with "…" where words were cut.
+    """
+    words = display_text(text).strip(" \"'“”").split()
+    if len(words) <= max_words:
+        return " ".join(words).rstrip(".")
+    start = 0
+    if around:
+        target = around.split()
+        low = [" ".join(tokens(w)) for w in words]
+        for i in range(len(words)):
+            if low[i : i + len(target)] == target:
+                start = max(0, min(i - 3, len(words) - max_words))
+                break
+    clipped = " ".join(words[start : start + max_words]).rstrip(".,;")
+    return ("…" if start > 0 else "") + clipped + ("…" if start + max_words < len(words) else "")
+
+
+def _best_quote(group: Group) -> str:
+    """The most typical response that contains the label's phrase (else the most typical), quoted."""
+    phrase = label_phrase(group.label).lower()
+    for rep in group.representatives:
+        if phrase and phrase in " ".join(tokens(rep)):
+            return quote(rep, phrase)
+    return quote(group.representatives[0], phrase) if group.representatives else ""
+
+
+# Misconceptions a group's own words reveal: (pattern over the group's responses, checking question).
+_FRACTION_QUESTION = re.compile(r"\d+\s*/\s*\d+|\\frac|fraction|numerator|denominator|shaded")
+_RATIO_QUESTION = re.compile(r"\bfor every\b|\bratio\b|\bper\b|\brate\b|\bproportion")
+# Misconceptions a group's own words reveal: (the kind of question it applies to, pattern, checking question).
+_PATTERNS = (
+    (
+        _FRACTION_QUESTION,
+        re.compile(
+            r"\badd(?:ed|ing|s)?\b[^.]*\b(?:tops?|numerators?)\b[^.]*\b(?:bottoms?|denominators?)\b"
+            r"|\b(?:tops?|numerators?)\b[^.]*\band\b[^.]*\b(?:bottoms?|denominators?)\b[^.]*\badd"
+            r"|\d+\s*(?:\+|plus)\s*\d+\s*(?:=|is)\s*\d+[^.]*\b\d+\s*(?:\+|plus)\s*\d+\s*(?:=|is)\s*\d+"
+        ),
+        "when you add fractions, do the bottom numbers get added too? Test it: is 1/2 + 1/2 really 2/4?",
+    ),
+    (
+        _FRACTION_QUESTION,
+        re.compile(
+            r"\b(?:bigger|larger|greater)\s+(?:denominator|bottom|number on the bottom)"
+            r"|\bmore\s+(?:pieces|parts|slices)\b|\b\d+\s+is\s+(?:bigger|larger|greater|more)\s+than\s+\d+"
+        ),
+        "do more pieces make each piece bigger or smaller? Draw 1/2 and 1/8 of the same bar and compare.",
+    ),
+    (
+        _RATIO_QUESTION,
+        re.compile(
+            r"\b(?:went|goes|go)\s+up\b|\b(?:more|less)\s+than\b|\balways\s+\d+\s+(?:more|less)\b"
+            r"|\bdifference\b|\d+\s*(?:-|minus)\s*\d+\s*=?"
+        ),
+        "in a ratio, do both amounts change by adding the same number, or by multiplying by the same number? "
+        "Check with a table.",
+    ),
+)
+
+
+def _pattern_check(texts: Sequence[str], question: str) -> str | None:
+    """The checking question for a misconception the group's responses show in their own words, if any."""
+    joined = [display_text(t).lower() for t in texts]
+    for applies, pattern, check in _PATTERNS:
+        if (
+            applies.search(question.lower())
+            and sum(1 for t in joined if pattern.search(t)) * 2 >= len(joined) > 0
+        ):
+            return check
+    return None
+
+
+def checking_question(
+    answer: str | None, key: str | None, texts: Sequence[str] = (), question: str = ""
+) -> str:
+    """A question that makes a student check the step that gave ``answer`` (never states the key).
+
+    Order: how the answer relates to the key (not simplified, the complement, upside down, the sign, a power
+    of ten out, close); a misconception the group's words show (added tops and bottoms, "more pieces means
+    bigger"); a question that asks about what is NOT there; then a general check for the kind of answer.
+
+    Args:
+        answer: the group's normalised answer, or None.
+        key: the answer key, or None.
+        texts: the group's typical responses.
+        question: the question text.
+
+    Returns:
+        the question, ending in "?".
+    """
+    fa, fk = _fraction(answer), _fraction(key)
+    na, nk = _number(answer), _number(key)
+    if answer and fa is not None and fk is not None:
+        if fa == fk and (fa.numerator, fa.denominator) != _parts(answer):
+            return f"can {answer} be simplified?"
+        if fa == fk:
+            return f"is {answer} written the way the question asks?"
+        if fa + fk == 1:
+            return f"does {answer} describe the part the question asks about — or the other part?"
+        if fa != 0 and 1 / fa == fk:
+            return f"in {answer}, which number should be on the top and which on the bottom?"
+    if answer and na is not None and nk is not None and nk != 0 and fa is None:
+        if na == -nk:
+            return f"check the sign — should {answer} be positive or negative?"
+        ratio = abs(na / nk) if na else 0
+        if ratio and any(abs(ratio - 10**p) < 1e-9 for p in (-3, -2, -1, 1, 2, 3)):
+            return f"check the place value — is {answer} ten times too big or too small?"
+    found = _pattern_check(texts, question)
+    if found:
+        return found
+    if (
+        answer
+        and na is not None
+        and re.search(r"\bnot\b", question, re.IGNORECASE)
+        and texts
+        and sum("not" in t.lower() for t in texts) * 2 < len(texts)
+    ):
+        return "read the question again — which part does it ask about, and which part did you count?"
+    if answer and na is not None and nk is not None and nk != 0 and abs(na - nk) <= max(0.15 * abs(nk), 1):
+        return f"you are close — redo your last calculation step: does it really give {answer}?"
+    if answer and fa is not None:
+        if fk is None and _parts(answer) != (fa.numerator, fa.denominator):
+            return f"is {answer} in its simplest form, and does it describe the part the question asks about?"
+        return f"draw it: does a picture of {answer} match what the question describes?"
+    if answer and na is not None:
+        return f"estimate first: about how big should the answer be, and does {answer} fit?"
+    if answer:
+        return "is your reason always true? Test it on a simpler example you can draw."
+    return "what evidence supports that — and is there anything you know that doesn't fit it?"
+
+
+def _parts(answer: str) -> tuple[int, int]:
+    m = _FRACTION.match(answer)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def extension_question(answer: str | None, question: str = "") -> str:
+    """An extension question that fits the kind of answer (and, for fractions, the kind of question)."""
+    f, n = _fraction(answer), _number(answer)
+    q = question.lower()
+    if answer and f is not None and re.search(r"\b(?:bigger|larger|greater|smaller|compare)\b", q):
+        return "can you name a fraction that is between the two, and explain how you know?"
+    if answer and f is not None and ("+" in q or re.search(r"\badd", q)):
+        return f"can you find two fractions with different denominators that add up to {answer}?"
+    if answer and f is not None:
+        return f"can you show {answer} another way — as a decimal, a percent or a picture?"
+    if answer and n is not None and "." in answer:
+        return f"how would you write {answer} as a fraction, and how do you know it is the same amount?"
+    if answer and n is not None:
+        return f"write a new problem whose answer is also {answer}, and explain why it works."
+    return "how would you explain this to a classmate who is stuck? Give an example that shows it."
+
+
+def _says(answer: str) -> str:
+    """'You got 3/9' for a number, 'You answered “same”' for words."""
+    return f"You got {answer}" if _number(answer) is not None else f"You answered “{answer}”"
+
+
+def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
+    """The drafted stem text and its kind for one group.
+
+    Args:
+        group: the group (its label, answer, representatives, status and question are used).
+        key: the answer key, or None.
+
+    Returns:
+        (text, kind) with kind one of "extension", "misconception", "explain".
+    """
+    said = _best_quote(group)
+    ans = group.answer
+    said_part = f" and wrote “{said}”" if said else ""
+    if group.status == ON_TARGET:
+        lead = (
+            f"{_says(ans)}{said_part}" if ans else (f"You wrote “{said}”" if said else "Your reasoning works")
+        )
+        return (
+            f"{lead} — that reasoning works. Now try: {extension_question(ans, group.question)}",
+            EXTENSION,
+        )
+    if group.status == MISCONCEPTION:
+        if ans:
+            lead = f"{_says(ans)}{said_part}"
+        elif said:
+            lead = f"You wrote “{said}”"
+        else:
+            lead = "Look again at your first step"
+        check = checking_question(ans, key, group.representatives, group.question)
+        return f"{lead} — now check: {check}", MISCONCEPTION_KIND
+    if group.label.endswith(DONT_KNOW_LABEL):
+        return (
+            "You weren't sure on this one, and that's OK — what is the first step you would try, "
+            "or which part of the question is confusing?",
+            EXPLAIN,
+        )
+    about = f"“{said}”" if said else "your answer"
+    target = f"how you got {ans}" if ans else "how you got your answer"
+    return f"You wrote {about} — can you explain {target}, one step at a time?", EXPLAIN
+
+
+def draft_stem(group: Group, key: str | None = None) -> FeedbackStem:
+    """A draft ``FeedbackStem`` for a group (``drafted`` holds the same text, ``state=DRAFT``)."""
+    text, kind = draft_text(group, key)
+    return FeedbackStem(
+        question=group.question, group_id=group.group_id, text=text, state=DRAFT, drafted=text, kind=kind
+    )
+
+
+def checkin_stem(question: str) -> FeedbackStem:
+    """The check-in stem for responses in no group (blank or unlike the rest): ``group_id=UNGROUPED``."""
+    return FeedbackStem(
+        question=question,
+        group_id=UNGROUPED,
+        text=CHECK_IN_TEXT,
+        state=DRAFT,
+        drafted=CHECK_IN_TEXT,
+        kind=EXPLAIN,
+    )
+
+
+def draft_stems(
+    question: str, groups: tuple[Group, ...], key: str | None = None, has_ungrouped: bool = False
+) -> tuple[FeedbackStem, ...]:
+    """One draft stem per group, in the groups' order, then the check-in stem when any response is
+    ungrouped."""
+    stems = [draft_stem(g, key) for g in groups]
+    if has_ungrouped:
+        stems.append(checkin_stem(question))
+    return tuple(stems)

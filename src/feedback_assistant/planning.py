@@ -1,0 +1,217 @@
+"""Tomorrow's plan: next-day small groups for one question, with every student in exactly one.
+
+* one reteach group per misconception group; a misconception group smaller than ``min_group_size`` joins the
+  nearest larger misconception group when their centres are alike (cosine >= ``merge_similarity``, needs
+  vectors), otherwise a "Reteach: mixed" group gathers the small ones;
+* extension groups for every on-target student;
+* a check-in group for blank, unclear and ungrouped responses;
+* any group above ``max_group_size`` is split into near-equal parts in input order ("(1)", "(2)", ...).
+
+``top_misconceptions`` lists the misconception groups by size; ``whole_class_reteach`` names the misconception
+when one group holds more than half of the question's responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from .labelling import group_centroids
+from .records import (
+    CHECK_IN,
+    EXTENSION,
+    MISCONCEPTION,
+    ON_TARGET,
+    RETEACH,
+    Group,
+    NotFoundError,
+    Plan,
+    PlanGroup,
+    Response,
+)
+
+DEFAULT_MAX_GROUP_SIZE = 6
+DEFAULT_MIN_GROUP_SIZE = 3
+MERGE_SIMILARITY = 0.5
+N_TOP_MISCONCEPTIONS = 5
+WHOLE_CLASS_SHARE = 0.5
+MIXED = "mixed"
+CHECK_IN_FOCUS = "show your thinking: blank, unclear or not grouped"
+
+
+def student_name(response: Response) -> str:
+    """The student's name, or "row N" (the row in the teacher's file) when the file names no students."""
+    return response.student.strip() or f"row {response.source_row + 2}"
+
+
+def _chunks(rows: list[int], max_size: int) -> list[list[int]]:
+    """Split rows into ceil(n / max_size) near-equal consecutive parts."""
+    if not rows:
+        return []
+    k = -(-len(rows) // max_size)
+    base, extra = divmod(len(rows), k)
+    out, start = [], 0
+    for i in range(k):
+        size = base + (1 if i < extra else 0)
+        out.append(rows[start : start + size])
+        start += size
+    return out
+
+
+def _named(prefix: str, parts: list[list[int]]) -> list[tuple[str, list[int]]]:
+    if len(parts) == 1:
+        return [(prefix, parts[0])]
+    return [(f"{prefix} ({i + 1})", p) for i, p in enumerate(parts)]
+
+
+def make_plan(
+    question: str,
+    responses: Sequence[Response],
+    labels: Sequence[int],
+    groups: Sequence[Group],
+    max_group_size: int = DEFAULT_MAX_GROUP_SIZE,
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    vectors: np.ndarray | None = None,
+    merge_similarity: float = MERGE_SIMILARITY,
+) -> Plan:
+    """Build tomorrow's groups for one question.
+
+    Args:
+        question: the question.
+        responses: its responses, in input order (blank ones included).
+        labels: shape (n,), group id per response; ``UNGROUPED`` for blank or not grouped.
+        groups: the question's groups with their statuses and labels.
+        max_group_size: largest next-day group; bigger ones are split.
+        min_group_size: misconception groups smaller than this are merged (see the module docstring).
+        vectors: shape (n, dim) embeddings aligned with ``responses``, used to find the nearest group;
+            optional.
+        merge_similarity: least centroid cosine for a small group to join a larger one.
+
+    Returns:
+        the ``Plan``; every response is in exactly one plan group.
+    """
+    if max_group_size < 1:
+        raise ValueError("max_group_size must be at least 1")
+    lab = [int(x) for x in labels]
+    if len(lab) != len(responses):
+        raise ValueError(f"labels has {len(lab)} entries but there are {len(responses)} responses")
+    by_row = {r.row: r for r in responses}
+    rows_of: dict[int, list[int]] = {}
+    for r, g in zip(responses, lab, strict=True):
+        rows_of.setdefault(g, []).append(r.row)
+    known = {g.group_id: g for g in groups if rows_of.get(g.group_id)}
+    misconceptions = sorted(
+        (g for g in known.values() if g.status == MISCONCEPTION),
+        key=lambda g: (-len(rows_of[g.group_id]), g.group_id),
+    )
+    on_target = [g for g in groups if g.group_id in known and g.status == ON_TARGET]
+
+    big = [g for g in misconceptions if len(rows_of[g.group_id]) >= min_group_size]
+    small = [g for g in misconceptions if len(rows_of[g.group_id]) < min_group_size]
+    joined: dict[int, list[Group]] = {g.group_id: [g] for g in big}
+    mixed: list[Group] = []
+    centroids = group_centroids(lab, vectors) if vectors is not None and big else {}
+    for g in small:
+        best, best_sim = None, merge_similarity
+        for b in big:
+            if g.group_id in centroids and b.group_id in centroids:
+                sim = float(centroids[g.group_id] @ centroids[b.group_id])
+                if sim >= best_sim:
+                    best, best_sim = b, sim
+        (joined[best.group_id] if best is not None else mixed).append(g)
+
+    plan_groups: list[PlanGroup] = []
+
+    def add(kind: str, prefix: str, focus: str, sources: list[Group], rows: list[int]) -> None:
+        rows = sorted(rows)
+        for name, part in _named(prefix, _chunks(rows, max_group_size)):
+            plan_groups.append(
+                PlanGroup(
+                    question=question,
+                    name=name,
+                    kind=kind,
+                    students=tuple(student_name(by_row[r]) for r in part),
+                    rows=tuple(part),
+                    source_groups=tuple(s.group_id for s in sources),
+                    focus=focus,
+                )
+            )
+
+    for b in big:
+        sources = joined[b.group_id]
+        add(
+            RETEACH,
+            f"Reteach: {b.label}",
+            b.label,
+            sources,
+            [r for s in sources for r in rows_of[s.group_id]],
+        )
+    if mixed:
+        if len(mixed) == 1:
+            prefix, focus = f"Reteach: {mixed[0].label}", mixed[0].label
+        else:
+            prefix, focus = f"Reteach: {MIXED}", "; ".join(g.label for g in mixed)
+        add(RETEACH, prefix, focus, mixed, [r for s in mixed for r in rows_of[s.group_id]])
+    if on_target:
+        add(
+            EXTENSION,
+            "Extension",
+            "; ".join(g.label for g in on_target),
+            on_target,
+            [r for s in on_target for r in rows_of[s.group_id]],
+        )
+    placed = {r for pg in plan_groups for r in pg.rows}
+    rest = [r.row for r in responses if r.row not in placed]
+    unclear = [
+        g
+        for g in groups
+        if g.group_id in known and g.group_id not in {s for pg in plan_groups for s in pg.source_groups}
+    ]
+    add(CHECK_IN, "Check-in", CHECK_IN_FOCUS, unclear, rest)
+
+    top = tuple((g.label, len(rows_of[g.group_id])) for g in misconceptions[:N_TOP_MISCONCEPTIONS])
+    whole = None
+    if misconceptions and len(rows_of[misconceptions[0].group_id]) > WHOLE_CLASS_SHARE * len(responses):
+        whole = misconceptions[0].label
+    return Plan(
+        question=question, groups=tuple(plan_groups), top_misconceptions=top, whole_class_reteach=whole
+    )
+
+
+def move_in_plan(plan: Plan, response: Response, name: str) -> Plan:
+    """Move one student to another plan group (the teacher's choice); a group left empty is dropped.
+
+    Args:
+        plan: the plan.
+        response: the student's response.
+        name: the name of the plan group to move them to.
+
+    Returns:
+        a new ``Plan``.
+
+    Raises:
+        NotFoundError: no plan group has that name, or the response is not in the plan.
+    """
+    names = [pg.name for pg in plan.groups]
+    if name not in names:
+        raise NotFoundError(
+            f"There is no group called '{name}' in tomorrow's plan. Groups are: {', '.join(names)}."
+        )
+    if not any(response.row in pg.rows for pg in plan.groups):
+        raise NotFoundError(f"{student_name(response)} is not in tomorrow's plan for this question.")
+    out = []
+    for pg in plan.groups:
+        keep = [(s, r) for s, r in zip(pg.students, pg.rows, strict=True) if r != response.row]
+        if pg.name == name:
+            keep.append((student_name(response), response.row))
+        if keep:
+            out.append(replace(pg, students=tuple(s for s, _ in keep), rows=tuple(r for _, r in keep)))
+    return replace(plan, groups=tuple(out))
+
+
+def plan_group_of(plan: Plan, row: int) -> PlanGroup | None:
+    """The plan group holding a response row, or None."""
+    return next((pg for pg in plan.groups if row in pg.rows), None)

@@ -1,0 +1,339 @@
+"""The teacher's working session: the current analysis with every edit, kept across reruns and page reloads.
+
+The ``Workspace`` lives in ``st.session_state``; a copy is shelved in-process under a random token that sits
+in the page's URL (``?session=...``), so reloading the page picks the same work back up. Each edit is also
+saved through ``feedback_assistant.storage.Store`` (when the storage layer is installed), which makes the work
+durable across restarts; the History page reopens it.
+
+Widget keys all start with ``w:`` and name the question they belong to, so that after an edit the widgets
+showing the old state can be reset to the new one (``reset_widgets``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from feedback_assistant.records import (
+    MISCONCEPTION,
+    ON_TARGET,
+    UNCLEAR,
+    Analysis,
+    FeedbackAssistantError,
+    QuestionResult,
+    Response,
+)
+
+from . import resources
+
+WS_KEY = "fa_workspace"
+TICKETS_KEY = "fa_tickets"
+QUESTION_KEY = "fa_question"
+QUESTION_PICK_KEY = "fa_question_pick"
+SESSION_PARAM = "session"
+WIDGET_PREFIX = "w:"
+
+
+@dataclass
+class Workspace:
+    """One analysed exit ticket and the teacher's edits to it (mutable: it is the session's working copy).
+
+    Attributes:
+        analysis: the current analysis, every edit applied.
+        details: what the ticket is saved under: section, teacher, date, topic.
+        token: random id of this working session (in the URL, so a reload finds it again).
+        ticket_ids: storage id per class section once saved (a ticket with several periods is saved as one
+            ticket per period), empty when not saved.
+        coords: per question index, shape (n, 2) map positions of its responses (computed once; edits do not
+            move responses in embedding space).
+        edits: how many edits were made (shown; also versions ``memo``).
+        save_problem: the last storage error in a teacher's words, or None.
+        memo: downloads and tables computed for the current state of the work.
+    """
+
+    analysis: Analysis
+    details: dict = field(default_factory=dict)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ticket_ids: dict = field(default_factory=dict)
+    coords: dict = field(default_factory=dict)
+    edits: int = 0
+    save_problem: str | None = None
+    memo: dict = field(default_factory=dict)
+
+    def remember(self, name: str, make: Callable[[], object]):
+        """``make()`` computed once per state of the work (recomputed after each edit)."""
+        key = (name, self.edits)
+        if key not in self.memo:
+            self.memo = {k: v for k, v in self.memo.items() if k[1] == self.edits}
+            self.memo[key] = make()
+        return self.memo[key]
+
+
+@st.cache_resource(show_spinner=False)
+def _shelf() -> dict[str, Workspace]:
+    """Workspaces of this server process by token, so that a page reload finds its work again."""
+    return {}
+
+
+def workspace() -> Workspace | None:
+    """The session's workspace: from session state, else the one named in the URL (after a page reload)."""
+    ws = st.session_state.get(WS_KEY)
+    if ws is not None:
+        return ws
+    token = st.query_params.get(SESSION_PARAM)
+    if token and token in _shelf():
+        ws = _shelf()[token]
+        st.session_state[WS_KEY] = ws
+        return ws
+    return None
+
+
+def keep_in_url(ws: Workspace | None) -> None:
+    """Shelve the work and put its token in the URL (page switches clear it), so a reload comes back to it."""
+    if ws is None:
+        return
+    _shelf().setdefault(ws.token, ws)
+    if st.query_params.get(SESSION_PARAM) != ws.token:
+        st.query_params[SESSION_PARAM] = ws.token
+
+
+def start(analysis: Analysis, details: dict | None = None, ticket_ids: dict | None = None) -> Workspace:
+    """Make ``analysis`` the session's work: forget old widget values, shelve it and save it to the history
+    (unless it was reopened from there: then ``ticket_ids`` names where it is saved)."""
+    ws = Workspace(analysis=analysis, details=dict(details or {}), ticket_ids=dict(ticket_ids or {}))
+    reset_widgets()
+    st.session_state[WS_KEY] = ws
+    st.session_state.pop(QUESTION_KEY, None)
+    _shelf()[ws.token] = ws
+    if not ws.ticket_ids:
+        _save(ws)
+    keep_in_url(ws)
+    return ws
+
+
+def _save(ws: Workspace, qi: int | None = None) -> None:
+    """Save the analysis (or, after an edit, question ``qi``) to the history store.
+
+    A ticket that mixes class periods is saved as one ticket per period (the store's rule); edits are saved to
+    each. A failure is shown in the sidebar, never raised: the work stays in this window.
+    """
+    store = resources.store()
+    if store is None:
+        return
+    try:
+        if not ws.ticket_ids:
+            ws.ticket_ids = store.save_analysis_by_section(ws.analysis, **_save_kwargs(ws.details))
+        else:
+            from feedback_assistant.storage import split_by_section
+
+            parts = split_by_section(ws.analysis, ws.details.get("section"))
+            for name, part in parts.items():
+                if name not in ws.ticket_ids:
+                    continue
+                for i, result in enumerate(part.results):
+                    if qi is None or i == qi:
+                        store.save_result(ws.ticket_ids[name], result)
+        ws.save_problem = None
+    except FeedbackAssistantError as exc:
+        ws.save_problem = f"Your edits are kept in this window, but saving them to your history failed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - the teacher's edits must survive a storage hiccup
+        ws.save_problem = (
+            "Your edits are kept in this window, but saving them to your history failed "
+            f"({type(exc).__name__})."
+        )
+
+
+def _save_kwargs(details: dict) -> dict:
+    return {
+        "section": details.get("section") or None,
+        "teacher": details.get("teacher") or "Teacher",
+        "date": details.get("date") or None,
+        "topic": details.get("topic") or None,
+    }
+
+
+def update(qi: int, new_result: QuestionResult, *, keep: str | None = None) -> None:
+    """Replace question ``qi``'s result with an edited one, save it, and reset that question's widgets.
+
+    Args:
+        qi: index of the question in ``analysis.results``.
+        new_result: the edited ``QuestionResult``.
+        keep: a widget key not to reset (the widget that made the edit already shows the new value).
+    """
+    ws = st.session_state[WS_KEY]
+    results = list(ws.analysis.results)
+    results[qi] = new_result
+    ws.analysis = dataclasses.replace(ws.analysis, results=tuple(results))
+    ws.edits += 1
+    _save(ws, qi)
+    reset_widgets(question=qi, keep=keep)
+
+
+def edit(qi: int, fn: Callable[..., QuestionResult], *args, keep: str | None = None) -> bool:
+    """Apply a core edit ``fn(result, *args)`` to question ``qi``; show the teacher its error if it refuses.
+
+    Returns:
+        True when the edit was applied.
+    """
+    ws = st.session_state[WS_KEY]
+    try:
+        new = fn(ws.analysis.results[qi], *args)
+    except FeedbackAssistantError as exc:
+        st.session_state["fa_flash"] = ("error", str(exc))
+        reset_widgets(question=qi)
+        return False
+    update(qi, new, keep=keep)
+    return True
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message to show at the top of the next run (callbacks run before the page draws)."""
+    st.session_state["fa_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    """Show (once) the message an action queued."""
+    item = st.session_state.pop("fa_flash", None)
+    if item:
+        kind, message = item
+        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)
+
+
+def forget() -> None:
+    """Close the current work in this window (the history keeps it)."""
+    ws = st.session_state.pop(WS_KEY, None)
+    if ws is not None:
+        _shelf().pop(ws.token, None)
+    st.query_params.pop(SESSION_PARAM, None)
+    st.session_state.pop(QUESTION_KEY, None)
+    reset_widgets()
+
+
+# --- widget keys --------------------------------------------------------------------------------------------
+
+
+def wkey(question: int, *parts) -> str:
+    """A widget key tied to a question, e.g. ``wkey(0, "label", 3)`` -> ``"w:0:label:3"``."""
+    return WIDGET_PREFIX + ":".join(str(p) for p in (question, *parts))
+
+
+def init_widget(key: str, value) -> str:
+    """Give a keyed widget its starting value unless the teacher already changed it; returns the key."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def reset_widgets(question: int | None = None, keep: str | None = None) -> None:
+    """Forget widget values (of one question, or all) so they show the current state on the next draw."""
+    prefix = WIDGET_PREFIX if question is None else wkey(question) + ":"
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k != keep]:
+        del st.session_state[key]
+
+
+# --- page helpers -------------------------------------------------------------------------------------------
+
+
+def require_analysis() -> Workspace:
+    """The workspace, or a pointer to the Upload page and a stop when nothing is analysed yet."""
+    ws = workspace()
+    if ws is None:
+        st.info("Nothing to show yet: upload an exit ticket first.")
+        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
+        st.stop()
+    return ws
+
+
+def current_question(ws: Workspace) -> tuple[int, QuestionResult]:
+    """The question the teacher is looking at (picked in the sidebar)."""
+    qi = int(st.session_state.get(QUESTION_KEY, 0) or 0)
+    if not 0 <= qi < len(ws.analysis.results):
+        qi = 0
+    return qi, ws.analysis.results[qi]
+
+
+def short(text: str, limit: int = 90) -> str:
+    """Text folded onto one line and cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+STATUS_OPTIONS = (ON_TARGET, MISCONCEPTION, UNCLEAR)
+_STATUS_TEXT = {
+    ON_TARGET: ":material/check_circle: On target",
+    MISCONCEPTION: ":material/error: Misconception",
+    UNCLEAR: ":material/help: Not sure",
+}
+
+
+def status_text(status: str) -> str:
+    """A group status as the teacher reads it."""
+    return _STATUS_TEXT.get(status, str(status))
+
+
+def who(response: Response) -> str:
+    """The student's name, or the spreadsheet row when the file has no names."""
+    return response.student or f"Row {response.source_row + 2}"
+
+
+def question_title(result: QuestionResult, limit: int = 90) -> str:
+    """The question as a short one-line title."""
+    return short(result.question, limit) or "The exit-ticket question"
+
+
+def _pick_question() -> None:
+    st.session_state[QUESTION_KEY] = st.session_state[QUESTION_PICK_KEY]
+
+
+def sidebar(ws: Workspace | None) -> None:
+    """Common sidebar: what is open, the question picker, and where the work is saved."""
+    if ws is None:
+        return
+    with st.sidebar:
+        a = ws.analysis
+        st.markdown(f"**{a.source_name or 'Exit ticket'}**")
+        st.caption(
+            f"{len(a.frame)} responses · {len(a.results)} question{'s' if len(a.results) != 1 else ''}"
+        )
+        if len(a.results) > 1:
+            current, _ = current_question(ws)
+            st.session_state[QUESTION_PICK_KEY] = current
+            st.radio(
+                "Question",
+                list(range(len(a.results))),
+                format_func=lambda i: f"Q{i + 1}: {question_title(a.results[i], 60)}",
+                key=QUESTION_PICK_KEY,
+                on_change=_pick_question,
+            )
+        if ws.save_problem:
+            st.warning(ws.save_problem)
+        elif ws.ticket_ids:
+            st.caption(":material/save: Every change is saved to your history on this computer.")
+        else:
+            st.caption("Edits are kept while this window is open.")
+        st.caption(":material/lock: Student responses never leave this computer.")
+
+
+SAMPLE_OFFER_KEY = "fa_sample_offer"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_responses"
+
+
+def offer_sample(path: str | None) -> None:
+    """Remember (once per session) the sample file named on the command line, for the Upload page to open."""
+    if path and SAMPLE_OFFER_KEY not in st.session_state:
+        p = Path(path)
+        if not p.is_absolute() and not p.exists():
+            p = SAMPLES_DIR.parent / p
+        st.session_state[SAMPLE_OFFER_KEY] = str(p)
+
+
+def sample_files() -> list[Path]:
+    """The sample exit tickets shipped with the app."""
+    if not SAMPLES_DIR.is_dir():
+        return []
+    return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in (".csv", ".xlsx"))

@@ -1,0 +1,353 @@
+"""The Streamlit app, page by page, in ``streamlit.testing.v1.AppTest``.
+
+Most tests start from an analysis made with the fast fake embedder and placed in the session (as the Upload
+page would); one test runs the whole upload -> group flow with the real model (``@pytest.mark.model``).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from conftest import REPO, SAMPLES, FakeEmbedder
+from streamlit.testing.v1 import AppTest
+
+from feedback_assistant import pipeline, review
+from feedback_assistant.records import APPROVED, MISCONCEPTION, ON_TARGET, UNGROUPED
+from feedback_assistant.tickets import read_tickets
+from feedback_assistant_app import downloads
+from feedback_assistant_app.state import WS_KEY, Workspace
+
+APP = str(REPO / "app.py")
+SAMPLE = SAMPLES / "grade5_fractions.csv"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return pipeline.analyze(read_tickets(SAMPLE), embedder=FakeEmbedder())
+
+
+def open_app(analysis=None, page: str | None = None, timeout: float = 30) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if analysis is not None:
+        at.session_state[WS_KEY] = Workspace(analysis=analysis, details={"teacher": "Ms Test"})
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def work(at: AppTest) -> Workspace:
+    return at.session_state[WS_KEY]
+
+
+def result(at: AppTest, qi: int = 0):
+    return work(at).analysis.results[qi]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def largest_group(r):
+    return max(r.groups, key=lambda g: (g.size, -g.group_id))
+
+
+# --- upload -------------------------------------------------------------------------------------------------
+
+
+def test_pages_other_than_upload_point_to_upload_when_nothing_is_open():
+    for page in ("groups", "feedback", "tomorrow", "export"):
+        at = open_app(page=page)
+        assert "upload an exit ticket first" in texts(at.info)
+
+
+def test_upload_shows_the_detected_columns_and_a_preview():
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("ticket.csv", SAMPLE.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="up:response").value == "Response"
+    assert at.selectbox(key="up:student").value == "Student"
+    assert at.selectbox(key="up:question").value == "Question"
+    assert at.selectbox(key="up:section").value == "(none)"
+    assert len(at.multiselect(key="up:questions").value) == 3
+    assert at.button(key="up_go").label == "Group the 90 responses"
+    assert len(at.dataframe) == 1
+
+
+def test_fixing_a_column_rereads_the_file():
+    data = (
+        b"Name,Period,Why\nAna,P1,because the pieces are smaller\nBo,P1,I added the tops\nCy,P2,same size\n"
+    )
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("t.csv", data, "text/csv")).run()
+    assert at.selectbox(key="up:section").value == "Period"
+    at.selectbox(key="up:section").set_value("(none)").run()
+    assert not at.exception
+    assert "from the file" not in (at.text_input(key="up:details:section").placeholder or "")
+
+
+def test_a_file_that_is_not_a_ticket_gets_a_teacher_worded_error():
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("ticket.csv", b"Name,Response\n", "text/csv")).run()
+    assert not at.exception
+    assert "no responses" in texts(at.error)
+    assert not [b for b in at.button if b.key == "up_go"]
+
+
+def test_a_file_above_the_size_limit_is_refused_with_a_clear_message():
+    at = open_app()
+    big = b"Name,Response\n" + b"x,y\n" * (21 * 1024 * 1024 // 4)
+    at.file_uploader(key="fa_uploader").set_value(("huge.csv", big, "text/csv")).run()
+    assert not at.exception
+    message = texts(at.error)
+    assert "huge.csv" in message and "up to 20 MB" in message and "CSV" in message
+    assert not [b for b in at.button if b.key == "up_go"]
+
+
+def test_try_the_sample_loads_a_sample_file():
+    at = open_app()
+    at.button(key="up_try_sample").click().run()
+    assert not at.exception
+    assert at.button(key="up_go").label.startswith("Group the")
+
+
+@pytest.mark.model
+def test_upload_then_group_with_the_real_model_opens_the_groups_page():
+    at = open_app(timeout=180)
+    at.file_uploader(key="fa_uploader").set_value(("grade5.csv", SAMPLE.read_bytes(), "text/csv")).run()
+    at.text_input(key=[t.key for t in at.text_input if t.key.startswith("up:key:")][0]).input("1/3")
+    at.button(key="up_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    ws = work(at)
+    assert len(ws.analysis.results) == 3
+    assert sum(len(r.responses) for r in ws.analysis.results) == 90
+    assert ws.analysis.results[0].key == "1/3"
+    assert any(g.status == ON_TARGET and g.status_confirmed for g in ws.analysis.results[0].groups)
+    assert at.title[0].value == "Groups"
+    assert ws.ticket_ids, "the analysis should be saved to the history"
+
+
+# --- groups -------------------------------------------------------------------------------------------------
+
+
+def test_groups_page_shows_a_card_per_group_and_the_ungrouped(analysis):
+    at = open_app(analysis, "groups")
+    r = result(at)
+    labels = [t.value for t in at.text_input if t.key.startswith("w:0:label:")]
+    assert labels == [g.label for g in r.groups]
+    n_ungrouped = sum(1 for x in r.labels if x == UNGROUPED)
+    assert any(f"Not grouped — {n_ungrouped} response" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) == 2
+
+
+def test_rename_updates_the_group_and_tomorrows_plan(analysis):
+    at = open_app(analysis, "groups")
+    g = largest_group(result(at))
+    at.text_input(key=f"w:0:label:{g.group_id}").input("counted the shaded part").run()
+    assert not at.exception
+    r = result(at)
+    assert next(x for x in r.groups if x.group_id == g.group_id).label == "counted the shaded part"
+    assert work(at).edits == 1
+
+
+def test_renaming_to_an_existing_name_is_refused_with_a_message(analysis):
+    at = open_app(analysis, "groups")
+    a, b = result(at).groups[:2]
+    at.text_input(key=f"w:0:label:{a.group_id}").input(b.label).run()
+    assert f"Another group is already called '{b.label}'" in texts(at.error)
+    assert at.text_input(key=f"w:0:label:{a.group_id}").value == a.label
+    assert work(at).edits == 0
+
+
+def test_merge_two_groups(analysis):
+    at = open_app(analysis, "groups")
+    r = result(at)
+    keep, other = r.groups[0], r.groups[1]
+    at.selectbox(key=f"w:0:merge_with:{keep.group_id}").set_value(other.group_id).run()
+    at.button(key=f"w:0:merge_go:{keep.group_id}").click().run()
+    assert not at.exception
+    after = result(at)
+    assert len(after.groups) == len(r.groups) - 1
+    merged = next(g for g in after.groups if g.group_id == keep.group_id)
+    assert merged.size == keep.size + other.size and merged.label == keep.label
+    assert "Groups merged." in texts(at.success)
+    labels = [t.value for t in at.text_input if t.key.startswith("w:0:label:")]
+    assert labels == [g.label for g in after.groups]
+
+
+def test_split_a_group(analysis):
+    at = open_app(analysis, "groups")
+    r = result(at)
+    g = largest_group(r)
+    at.button(key=f"w:0:split:{g.group_id}").click().run()
+    assert not at.exception
+    after = result(at)
+    assert len(after.groups) == len(r.groups) + 1
+    assert sum(x.size for x in after.groups) == sum(x.size for x in r.groups)
+    assert len([t for t in at.text_input if t.key.startswith("w:0:label:")]) == len(after.groups)
+
+
+def test_move_one_response_to_another_group(analysis):
+    at = open_app(analysis, "groups")
+    r = result(at)
+    src, dst = r.groups[0], r.groups[1]
+    row = src.rows[0]
+    at.selectbox(key=f"w:0:move_row:{src.group_id}").set_value(row).run()
+    at.selectbox(key=f"w:0:move_to:{src.group_id}").set_value(dst.group_id).run()
+    at.button(key=f"w:0:move_go:{src.group_id}").click().run()
+    assert not at.exception
+    after = result(at)
+    assert row in next(g for g in after.groups if g.group_id == dst.group_id).rows
+    assert sum(len(pg.rows) for pg in after.plan.groups) == len(after.responses)
+
+
+def test_mark_a_group_on_target_or_not(analysis):
+    at = open_app(analysis, "groups")
+    g = largest_group(result(at))
+    new = MISCONCEPTION if g.status == ON_TARGET else ON_TARGET
+    at.segmented_control(key=f"w:0:status:{g.group_id}").set_value(new).run()
+    assert not at.exception
+    changed = next(x for x in result(at).groups if x.group_id == g.group_id)
+    assert changed.status == new and changed.status_confirmed
+
+
+def test_the_question_picker_switches_question(analysis):
+    at = open_app(analysis)  # AppTest shows the sidebar on the first page only
+    at.sidebar.radio(key="fa_question_pick").set_value(2).run()
+    at.switch_page("pages/groups.py").run()
+    assert any(m.value.startswith("**Q3.**") for m in at.markdown)
+    labels = [t.value for t in at.text_input if t.key.startswith("w:2:label:")]
+    assert labels == [g.label for g in result(at, 2).groups]
+
+
+# --- feedback -----------------------------------------------------------------------------------------------
+
+
+def test_approve_all_drafts_approves_every_question(analysis):
+    at = open_app(analysis, "feedback")
+    n = sum(len(r.stems) for r in analysis.results)
+    assert at.button(key="fb_approve_all").label == f"Approve all {n} drafts"
+    at.button(key="fb_approve_all").click().run()
+    assert not at.exception
+    assert all(s.state == APPROVED for r in work(at).analysis.results for s in r.stems)
+    assert all(t.value for t in at.toggle if t.key.startswith("w:0:approved:"))
+    assert at.button(key="fb_approve_all").disabled
+
+
+def test_edit_approve_and_unapprove_one_stem(analysis):
+    at = open_app(analysis, "feedback")
+    gid = result(at).groups[0].group_id
+    at.text_area(key=f"w:0:stem:{gid}").input("Look at which part the question asks about.").run()
+    stem = next(s for s in result(at).stems if s.group_id == gid)
+    assert stem.text == "Look at which part the question asks about." and stem.drafted != stem.text
+    at.toggle(key=f"w:0:approved:{gid}").set_value(True).run()
+    assert next(s for s in result(at).stems if s.group_id == gid).state == APPROVED
+    at.toggle(key=f"w:0:approved:{gid}").set_value(False).run()
+    assert next(s for s in result(at).stems if s.group_id == gid).state != APPROVED
+    at.button(key=f"w:0:restore:{gid}").click().run()
+    stem = next(s for s in result(at).stems if s.group_id == gid)
+    assert stem.text == stem.drafted
+
+
+def test_per_student_override_and_preview(analysis):
+    at = open_app(analysis, "feedback")
+    row = result(at).responses[4].row
+    at.selectbox(key="w:0:override_row").set_value(row).run()
+    at.text_area(key="w:0:override_text").input("See me at the start of class, Mateo.").run()
+    at.button(key="w:0:override_save").click().run()
+    assert not at.exception
+    assert dict(result(at).overrides)[row] == "See me at the start of class, Mateo."
+    shown = dict((r.row, t) for r, t in review.student_feedback(result(at)))
+    assert shown[row] == "See me at the start of class, Mateo."
+    at.button(key="w:0:override_clear").click().run()
+    assert row not in dict(result(at).overrides)
+
+
+# --- tomorrow and export ------------------------------------------------------------------------------------
+
+
+def test_tomorrow_shows_groups_and_moves_a_student(analysis):
+    at = open_app(analysis, "tomorrow")
+    r = result(at)
+    assert "What showed up most" in texts(at.subheader)
+    for pg in r.plan.groups:
+        assert any(m.value == f"**{pg.name}**" for m in at.markdown)
+    first, target = r.plan.groups[0], r.plan.groups[-1]
+    row = first.rows[0]
+    at.selectbox(key="w:0:plan_row").set_value(row).run()
+    at.selectbox(key="w:0:plan_to").set_value(target.name).run()
+    at.button(key="w:0:plan_go").click().run()
+    assert not at.exception
+    moved = next(pg for pg in result(at).plan.groups if pg.name == target.name)
+    assert row in moved.rows
+    assert sorted(x for pg in result(at).plan.groups for x in pg.rows) == sorted(x.row for x in r.responses)
+
+
+def test_export_offers_every_download_and_warns_about_unapproved_drafts(analysis):
+    at = open_app(analysis, "export")
+    assert "not approved yet" in texts(at.warning)
+    keys = {b.key for b in at.get("download_button")}
+    assert {"ex_feedback", "ex_handout", "ex_rosters", "ex_plan"} <= keys
+    at.switch_page("pages/feedback.py").run()
+    at.button(key="fb_approve_all").click().run()
+    at.switch_page("pages/export.py").run()
+    assert not at.warning and "All feedback is approved." in texts(at.success)
+    ws = work(at)
+    import pandas as pd
+
+    feedback = pd.read_csv(io.BytesIO(downloads.feedback_csv(ws)), encoding="utf-8-sig")
+    assert len(feedback) == 90 and feedback["feedback"].astype(str).str.strip().ne("").all()
+    r = ws.analysis.results[0]
+    g = largest_group(r)
+    stem = next(s.text for s in r.stems if s.group_id == g.group_id)
+    names = {x.row: x.student for x in r.responses}
+    mine = feedback[
+        (feedback["question"] == r.question) & feedback["student"].isin([names[x] for x in g.rows])
+    ]
+    assert (mine["feedback"] == stem).all()
+    assert "<html" in downloads.handout(ws) and g.label in downloads.handout(ws)
+
+
+# --- the session and the history ----------------------------------------------------------------------------
+
+
+def test_edits_are_saved_and_a_reload_gets_them_back(analysis):
+    from feedback_assistant.storage import Store
+
+    at = open_app(analysis, "groups")
+    g = largest_group(result(at))
+    at.text_input(key=f"w:0:label:{g.group_id}").input("kept after reload").run()
+    token = work(at).token
+    saved = Store().list_tickets()
+    assert len(saved) == 1 and saved[0].teacher == "Ms Test"
+    reopened = Store().load_analysis(saved[0].id)
+    assert "kept after reload" in [x.label for x in reopened.results[0].groups]
+
+    reload = AppTest.from_file(APP, default_timeout=30)
+    reload.query_params["session"] = token
+    reload.run()
+    reload.switch_page("pages/groups.py").run()
+    assert "kept after reload" in [t.value for t in reload.text_input if t.key.startswith("w:0:label:")]
+
+
+def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis):
+    from feedback_assistant.storage import Store
+
+    Store().save_analysis(analysis, section="Period 3", teacher="Ms Test", date="2026-11-20")
+    at = open_app(page="history")
+    assert at.dataframe[0].value["Class"].tolist() == ["Period 3"]
+    at.button(key="hi_open").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Groups"
+    assert work(at).ticket_ids == {"Period 3": Store().list_tickets()[0].id}
+
+    at.switch_page("pages/history.py").run()
+    at.button(key="hi_forget").click().run()
+    assert "Really delete everything saved for **Period 3**" in texts(at.error)
+    at.button(key="hi_forget_yes").click().run()
+    assert not at.exception
+    assert Store().list_tickets() == []
+    assert "Forgot the class 'Period 3'" in texts(at.success)
+    assert WS_KEY not in at.session_state, "the forgotten class must not stay open"

@@ -1,0 +1,182 @@
+"""Clustering mechanics on synthetic data: shapes, small and degenerate inputs, determinism, order invariance,
+answers splitting groups, and a large question. Quality on real data lives in benchmarks/cluster_quality.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from feedback_assistant.clustering import MisconceptionClusterer
+from feedback_assistant.records import UNGROUPED, Clusterer, Clustering
+
+# Three "misconceptions", each written several ways.
+THEMES = {
+    "added": [
+        "I added the tops and added the bottoms",
+        "add the numerators and add the denominators",
+        "you add top plus top and bottom plus bottom",
+        "I added 1 and 2 on top and 3 and 4 on the bottom",
+        "add tops add bottoms",
+    ],
+    "flip": [
+        "I flipped the second fraction and multiplied",
+        "flip it and times it",
+        "keep change flip",
+        "you flip the fraction then multiply across",
+        "i flipped the divisor and multiplied",
+    ],
+    "common": [
+        "I found a common denominator first",
+        "make the denominators the same then add the tops",
+        "common denominator of 12 then add",
+        "change both to twelfths and add",
+        "find the lowest common denominator",
+    ],
+}
+
+
+def _class(n_per: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    texts, gold = [], []
+    for g, (_name, variants) in enumerate(THEMES.items()):
+        for i in range(n_per):
+            base = variants[i % len(variants)]
+            texts.append(base if i < len(variants) else f"{base} {rng.choice(['so', 'because', 'then'])}")
+            gold.append(g)
+    return texts, np.array(gold)
+
+
+def _blobs(n: int, centers: int = 4, dim: int = 32, seed: int = 0):
+    x, y = make_blobs(n_samples=n, centers=centers, n_features=dim, cluster_std=1.0, random_state=seed)
+    x = x.astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    texts = [f"response {i} of kind {k}" for i, k in enumerate(y)]
+    return texts, x, y
+
+
+def test_implements_protocol_and_shapes(fake_embedder):
+    texts, _ = _class()
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts))
+    assert isinstance(MisconceptionClusterer(), Clusterer)
+    assert isinstance(out, Clustering)
+    assert out.labels.shape == (len(texts),) and out.confidence.shape == (len(texts),)
+    assert np.issubdtype(out.labels.dtype, np.integer)
+    assert ((out.labels >= 0) | (out.labels == UNGROUPED)).all()
+    assert ((out.confidence >= 0) & (out.confidence <= 1)).all()
+    assert (out.confidence[out.labels == UNGROUPED] == 0).all()
+
+
+def test_groups_numbered_by_decreasing_size(fake_embedder):
+    texts, _ = _class()
+    texts = texts + THEMES["added"] * 2
+    labels = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts)).labels
+    ids = sorted(set(labels.tolist()) - {UNGROUPED})
+    assert ids == list(range(len(ids)))
+    sizes = [int((labels == g).sum()) for g in ids]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_recovers_themes(fake_embedder):
+    texts, gold = _class()
+    labels = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts)).labels
+    assert adjusted_rand_score(gold, labels) > 0.5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_classes(fake_embedder, n):
+    texts = ["add the tops", "flip and multiply", "common denominator"][:n]
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts))
+    assert out.labels.shape == (n,)
+    assert (out.labels != UNGROUPED).any()
+
+
+def test_empty_input():
+    out = MisconceptionClusterer().cluster([], np.zeros((0, 8), dtype=np.float32))
+    assert out.labels.shape == (0,) and out.confidence.shape == (0,)
+
+
+def test_identical_responses_form_one_group(fake_embedder):
+    texts = ["I added the tops and the bottoms"] * 12
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts))
+    assert (out.labels == 0).all()
+    assert (out.confidence > 0).all()
+
+
+def test_same_text_same_group(fake_embedder):
+    texts, _ = _class()
+    texts = texts + texts[:5]
+    labels = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts)).labels
+    for i in range(5):
+        assert labels[i] == labels[len(texts) - 5 + i]
+
+
+def test_deterministic(fake_embedder):
+    texts, _ = _class()
+    emb = fake_embedder.encode(texts)
+    a = MisconceptionClusterer().cluster(texts, emb)
+    b = MisconceptionClusterer().cluster(texts, emb)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_allclose(a.confidence, b.confidence)
+
+
+@pytest.mark.parametrize("with_answers", [False, True])
+def test_row_order_does_not_change_groups(fake_embedder, with_answers):
+    texts, gold = _class(n_per=10)
+    answers = [["3/7", "1/2", "5/12"][g] for g in gold] if with_answers else None
+    emb = fake_embedder.encode(texts)
+    base = MisconceptionClusterer().cluster(texts, emb, answers=answers)
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(len(texts))
+        shuffled = MisconceptionClusterer().cluster(
+            [texts[i] for i in perm], emb[perm], answers=[answers[i] for i in perm] if answers else None
+        )
+        np.testing.assert_array_equal(shuffled.labels, base.labels[perm])
+        np.testing.assert_allclose(shuffled.confidence, base.confidence[perm], atol=1e-9)
+
+
+def test_answers_split_groups(fake_embedder):
+    # the same words, but two different chosen answers: the answer separates them
+    texts = ["I added the tops and the bottoms"] * 10 + ["I added the tops and the bottoms"] * 10
+    answers = ["3/7"] * 10 + ["5/12"] * 10
+    labels = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts), answers=answers).labels
+    assert len(set(labels[:10].tolist())) == 1 and len(set(labels[10:].tolist())) == 1
+    assert labels[0] != labels[10]
+
+
+def test_answer_recorded_per_group(fake_embedder):
+    texts, gold = _class()
+    answers = [["3/7", "1/2", "5/12"][g] for g in gold]
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts), answers=answers)
+    for g, info in out.info["groups"].items():
+        members = [answers[i] for i in np.flatnonzero(out.labels == g)]
+        assert info["answer"] == max(set(members), key=members.count)
+
+
+def test_mismatched_answers_raise(fake_embedder):
+    texts, _ = _class()
+    with pytest.raises(ValueError, match="one answer per response"):
+        MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts), answers=["1"])
+
+
+def test_blobs_mostly_grouped():
+    texts, x, y = _blobs(120)
+    out = MisconceptionClusterer().cluster(texts, x)
+    assert (out.labels == UNGROUPED).mean() <= 0.1
+    assert len(set(out.labels.tolist()) - {UNGROUPED}) >= 2
+
+
+def test_fit_sets_fitted_attributes(fake_embedder):
+    texts, _ = _class()
+    est = MisconceptionClusterer(random_state=3)
+    assert not hasattr(est, "labels_")
+    assert est.fit(texts, fake_embedder.encode(texts)) is est
+    assert est.labels_.shape == (len(texts),) and est.confidence_.shape == (len(texts),)
+
+
+def test_large_question_runs():
+    texts, x, _ = _blobs(5000, centers=6, dim=48, seed=1)
+    out = MisconceptionClusterer().cluster(texts, x)
+    assert out.labels.shape == (5000,)
+    assert (out.labels == UNGROUPED).mean() <= 0.1

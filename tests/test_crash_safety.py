@@ -1,0 +1,206 @@
+"""Crash safety: a real SIGKILL mid-save loses no approval that was reported saved; two processes writing
+to one store at once do not corrupt it. Run on SQLite and (when FA_TEST_POSTGRES_URL is set) PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from storage_helpers import QUESTION, db_url_fixture, make_analysis  # noqa: F401 - fixtures
+
+from feedback_assistant.records import APPROVED
+from feedback_assistant.storage import Store
+
+TESTS = Path(__file__).resolve().parent
+
+WORKER = textwrap.dedent('''
+    """Save tickets and approve stems in a loop, printing each approval after its call returned."""
+    import dataclasses, sys
+    sys.path.insert(0, {tests!r})
+    from storage_helpers import QUESTION, make_analysis
+    from feedback_assistant.records import APPROVED
+    from feedback_assistant.storage import Store
+
+    url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = Store(url)
+    if len(sys.argv) > 4:  # kill this process at the Nth SQL statement from here on: always inside a save
+        import os, signal
+        from sqlalchemy import event
+        kill_at, seen = int(sys.argv[4]), [0]
+
+        @event.listens_for(store.engine, "after_cursor_execute")
+        def _count(*_args):
+            seen[0] += 1
+            if seen[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+    print("OPEN", flush=True)
+    for i in range(rounds):
+        plan = {{"tops": 3, "bigger": 2, "right": 3}}
+        analysis = make_analysis(name, plan, prefix=f"{{name}}-{{i}}-", seed=i)
+        ticket = store.save_analysis(analysis, section=None, teacher=f"Teacher {{name}}", date="2026-11-20")
+        print("TICKET", ticket, flush=True)
+        for stem in analysis.results[0].stems:
+            text = f"{{name}} round {{i}} group {{stem.group_id}}: approved"
+            store.save_stem(ticket, QUESTION, dataclasses.replace(stem, text=text, state=APPROVED))
+            print("APPROVED", ticket, stem.group_id, text, flush=True)
+    print("DONE", flush=True)
+''')
+
+
+def _worker(tmp_path: Path) -> Path:
+    path = tmp_path / "worker.py"
+    path.write_text(WORKER.format(tests=str(TESTS)))
+    return path
+
+
+def _start(worker: Path, url: str, name: str, rounds: int, kill_at: int | None = None) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    extra = [] if kill_at is None else [str(kill_at)]
+    return subprocess.Popen(
+        [sys.executable, str(worker), url, name, str(rounds), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _reported(lines: list[str]) -> tuple[set[int], dict[tuple[int, int], str]]:
+    tickets, approvals = set(), {}
+    for line in lines:
+        parts = line.rstrip("\n").split(" ", 3)
+        if parts[0] == "TICKET":
+            tickets.add(int(parts[1]))
+        elif parts[0] == "APPROVED":
+            approvals[(int(parts[1]), int(parts[2]))] = parts[3]
+    return tickets, approvals
+
+
+def _check_intact(url: str) -> None:
+    """The database passes its own integrity check and every saved ticket loads."""
+    store = Store(url)
+    if store.dialect == "sqlite":
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    for summary in store.list_tickets():
+        store.load_analysis(summary.id)
+    store.close()
+
+
+def _approved_in_store(url: str) -> dict[tuple[int, int], str]:
+    store = Store(url)
+    out = {}
+    for summary in store.list_tickets():
+        for stem in store.load_analysis(summary.id).results[0].stems:
+            if stem.state == APPROVED:
+                out[(summary.id, stem.group_id)] = stem.text
+    store.close()
+    return out
+
+
+@pytest.mark.parametrize("kill_after", [7, 30])
+def test_sigkill_while_saving_loses_no_reported_approval(db_url, tmp_path, kill_after):
+    """SIGKILL the worker after ``kill_after`` approvals, while it is in the middle of saving more."""
+    worker = _worker(tmp_path)
+    Store(db_url).close()  # schema in place, so the kill lands in the save loop, not in the migration
+    proc = _start(worker, db_url, "K", rounds=1000)
+    lines = []
+    try:
+        while sum(x.startswith("APPROVED") for x in lines) < kill_after:
+            line = proc.stdout.readline()
+            assert line, f"worker stopped early: {proc.stderr.read()}"
+            lines.append(line)
+        time.sleep(0.003 * kill_after % 0.05)  # land at different points of the next save
+        proc.send_signal(signal.SIGKILL)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    lines += rest.splitlines(keepends=True)
+    tickets, approvals = _reported(lines)
+    assert len(approvals) >= kill_after
+
+    _check_intact(db_url)
+    saved = _approved_in_store(db_url)
+    missing = {k: v for k, v in approvals.items() if saved.get(k) != v}
+    assert missing == {}
+    assert tickets <= {t.id for t in Store(db_url).list_tickets()}
+    # The interrupted save is all or nothing: every stored ticket has all its responses and groups.
+    for summary in Store(db_url).list_tickets():
+        assert summary.n_responses == 9
+
+
+@pytest.mark.parametrize("kill_at", [45, 230])
+def test_sigkill_inside_a_transaction_rolls_it_back_whole(db_url, tmp_path, kill_at):
+    """The worker SIGKILLs itself right after its ``kill_at``-th SQL statement, i.e. inside a save."""
+    worker = _worker(tmp_path)
+    Store(db_url).close()
+    proc = _start(worker, db_url, "S", rounds=1000, kill_at=kill_at)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    tickets, approvals = _reported(out.splitlines())
+    _check_intact(db_url)
+    saved = _approved_in_store(db_url)
+    assert {k: saved.get(k) for k in approvals} == approvals
+    store = Store(db_url)
+    summaries = store.list_tickets()
+    assert tickets <= {t.id for t in summaries}
+    assert all(t.n_responses == 9 for t in summaries)  # the interrupted save left nothing half-written
+    # Nothing was approved that was not reported: the killed edit is gone entirely.
+    assert set(saved) - set(approvals) == set()
+    store.close()
+
+
+def test_two_processes_writing_at_once_do_not_corrupt_the_store(db_url, tmp_path):
+    """Two app sessions save and approve into the same (new) store at the same time."""
+    worker = _worker(tmp_path)
+    rounds = 6
+    procs = [_start(worker, db_url, name, rounds) for name in ("A", "B")]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        outputs.append(out.splitlines())
+    _check_intact(db_url)
+    saved = _approved_in_store(db_url)
+    for lines in outputs:
+        tickets, approvals = _reported(lines)
+        assert len(tickets) == rounds and len(approvals) == rounds * 4  # 3 groups + the check-in stem
+        assert all(saved[k] == v for k, v in approvals.items())
+    store = Store(db_url)
+    assert sorted(store.sections()) == ["A", "B"]
+    assert len(store.list_tickets()) == 2 * rounds
+    store.close()
+
+
+def test_two_store_objects_see_each_others_commits(db_url):
+    first, second = Store(db_url), Store(db_url)
+    ticket = first.save_analysis(
+        make_analysis("P1", {"tops": 2, "right": 2}), section=None, teacher="T", date="2026-11-20"
+    )
+    stem = second.load_analysis(ticket).results[0].stems[0]
+    second.save_stem(
+        ticket, QUESTION, dataclasses.replace(stem, text="From the other window.", state=APPROVED)
+    )
+    assert first.load_analysis(ticket).results[0].stems[0].text == "From the other window."
+    first.save_stem(ticket, QUESTION, dataclasses.replace(stem, text="Edited again.", state=APPROVED))
+    assert second.list_tickets()[0].n_approved == 1
+    with second.engine.connect() as conn:
+        texts = (
+            conn.execute(sa.text("SELECT text FROM feedback_stems WHERE group_id = :g"), {"g": stem.group_id})
+            .scalars()
+            .all()
+        )
+    assert texts == ["Edited again."]
+    first.close()
+    second.close()
