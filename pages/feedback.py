@@ -100,7 +100,17 @@ def _preview(qi: int, result) -> None:
                 "Changed by you": ["yes" if r.row in overridden else "" for r, _ in rows],
             }
         )
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Student": st.column_config.TextColumn(width="small"),
+                "Response": st.column_config.TextColumn(width="medium"),
+                "Feedback": st.column_config.TextColumn(width="large"),
+                "Changed by you": st.column_config.TextColumn(width="small"),
+            },
+        )
     with st.expander("Change the feedback for one student"):
         by_row = {r.row: r for r in result.responses}
         row_key, text_key = wkey(qi, "override_row"), wkey(qi, "override_text")

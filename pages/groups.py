@@ -78,13 +78,15 @@ def _responses_table(result, rows: list[int]) -> None:
         hide_index=True,
         width="stretch",
         column_config={
+            "Student": st.column_config.TextColumn(width="small"),
+            "Response": st.column_config.TextColumn(width="large"),
             "Fit": st.column_config.ProgressColumn(
                 "Fit",
                 help="How surely the response belongs to this group",
                 min_value=0.0,
                 max_value=1.0,
                 format="percent",
-            )
+            ),
         },
     )
 

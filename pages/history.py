@@ -88,7 +88,12 @@ def _compare(store) -> None:
         key="hi_cmp_mode",
     )
     if mode == "Question":
-        q = st.selectbox("Question", questions, key="hi_cmp_q", format_func=lambda x: state.short(x, 100))
+        q = st.selectbox(
+            "Question",
+            questions,
+            key="hi_cmp_q",
+            format_func=lambda x: state.short(x, 100) or "(the file had no question text)",
+        )
         kwargs = {"question": q}
     else:
         kwargs = {"topic": st.selectbox("Standard / topic", topics, key="hi_cmp_topic")}
@@ -145,7 +150,11 @@ if goto:
     st.switch_page(goto)
 st.title("History & PLC")
 state.show_flash()
-store = resources.store()
+try:
+    store = resources.store()
+except FeedbackAssistantError as exc:
+    st.error(str(exc))
+    st.stop()
 if store is None:
     st.info("The history is not available in this version.")
     st.stop()

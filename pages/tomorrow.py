@@ -101,9 +101,7 @@ _group_cards(result)
 _move_controls(qi, result)
 
 st.subheader("Print")
-st.caption(
-    "The handout lists tomorrow's groups and each student's feedback; open it and print it from the browser."
-)
+st.caption("The handout lists each group's feedback and tomorrow's small groups: open it, then print it.")
 downloads.handout_button(ws, key="tm_handout")
 with st.expander("Preview the printable handout"):
     # The handout is built by export.handout_html, which escapes every student string.

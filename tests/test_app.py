@@ -76,6 +76,25 @@ def test_upload_shows_the_detected_columns_and_a_preview():
     assert len(at.dataframe) == 1
 
 
+def test_an_excel_file_is_read_like_a_csv():
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [("Student", "Response"), ("Ana", "the pieces are smaller"), ("Bo", "I added the tops")]:
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(
+        ("ticket.xlsx", data.getvalue(), "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="up:response").value == "Response"
+    assert at.button(key="up_go").label == "Group the 2 responses"
+
+
 def test_fixing_a_column_rereads_the_file():
     data = (
         b"Name,Period,Why\nAna,P1,because the pieces are smaller\nBo,P1,I added the tops\nCy,P2,same size\n"
@@ -351,3 +370,26 @@ def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis):
     assert Store().list_tickets() == []
     assert "Forgot the class 'Period 3'" in texts(at.success)
     assert WS_KEY not in at.session_state, "the forgotten class must not stay open"
+
+
+def test_the_history_page_explains_a_database_it_cannot_open(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_DB", str(blocker / "history.sqlite"))
+    at = open_app(page="history")
+    assert "history database" in texts(at.error)
+    assert not at.exception
+
+
+def test_the_command_line_sample_opens_on_the_upload_page(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["app.py", "--sample", "sample_responses/grade7_science_periods.csv"])
+    at = open_app()
+    assert at.subheader[0].value == "grade7_science_periods.csv"
+    assert at.button(key="up_go").label == "Group the 90 responses"
+    assert at.selectbox(key="up:section").value == "Period"
+
+
+def test_the_sample_can_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_SAMPLE", str(SAMPLE))
+    at = open_app()
+    assert at.subheader[0].value == "grade5_fractions.csv"

@@ -169,6 +169,9 @@ def test_upload_group_approve_and_download_in_a_real_browser(app_url, tmp_path):
                 click(page.get_by_role("button", name="Handout to print"), "download the handout")
             handout_path = tmp_path / got.value.suggested_filename
             got.value.save_as(handout_path)
+
+            page.reload()  # a reload keeps the session's work (the URL names it)
+            page.get_by_text("All feedback is approved.").wait_for(timeout=60_000)
         finally:
             browser.close()
 

@@ -11,39 +11,22 @@ from sklearn.metrics import adjusted_rand_score
 from feedback_assistant.clustering import MisconceptionClusterer
 from feedback_assistant.records import UNGROUPED, Clusterer, Clustering
 
-# Three "misconceptions", each written several ways.
+# Three "misconceptions", each with its own vocabulary, written several ways.
 THEMES = {
-    "added": [
-        "I added the tops and added the bottoms",
-        "add the numerators and add the denominators",
-        "you add top plus top and bottom plus bottom",
-        "I added 1 and 2 on top and 3 and 4 on the bottom",
-        "add tops add bottoms",
-    ],
-    "flip": [
-        "I flipped the second fraction and multiplied",
-        "flip it and times it",
-        "keep change flip",
-        "you flip the fraction then multiply across",
-        "i flipped the divisor and multiplied",
-    ],
-    "common": [
-        "I found a common denominator first",
-        "make the denominators the same then add the tops",
-        "common denominator of 12 then add",
-        "change both to twelfths and add",
-        "find the lowest common denominator",
-    ],
+    "added": ["added", "tops", "bottoms", "together", "sum", "numerators", "plus"],
+    "flip": ["flipped", "reciprocal", "multiplied", "inverted", "upside", "across", "times"],
+    "common": ["common", "denominator", "lowest", "multiple", "twelfths", "equivalent", "converted"],
 }
 
 
 def _class(n_per: int = 8, seed: int = 0):
+    """n_per responses per theme, each a short sentence of 3 of the theme's words; gold theme ids."""
     rng = np.random.default_rng(seed)
     texts, gold = [], []
-    for g, (_name, variants) in enumerate(THEMES.items()):
-        for i in range(n_per):
-            base = variants[i % len(variants)]
-            texts.append(base if i < len(variants) else f"{base} {rng.choice(['so', 'because', 'then'])}")
+    for g, words in enumerate(THEMES.values()):
+        for _ in range(n_per):
+            w = rng.choice(words, size=3, replace=False)
+            texts.append(f"I {w[0]} the {w[1]} and the {w[2]}")
             gold.append(g)
     return texts, np.array(gold)
 
@@ -70,7 +53,7 @@ def test_implements_protocol_and_shapes(fake_embedder):
 
 def test_groups_numbered_by_decreasing_size(fake_embedder):
     texts, _ = _class()
-    texts = texts + THEMES["added"] * 2
+    texts = texts + ["I added the tops and the bottoms"] * 6
     labels = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts)).labels
     ids = sorted(set(labels.tolist()) - {UNGROUPED})
     assert ids == list(range(len(ids)))
@@ -180,3 +163,42 @@ def test_large_question_runs():
     out = MisconceptionClusterer().cluster(texts, x)
     assert out.labels.shape == (5000,)
     assert (out.labels == UNGROUPED).mean() <= 0.1
+
+
+def test_unrelated_response_is_ungrouped_but_themes_are_not(fake_embedder):
+    texts, _ = _class()
+    texts = texts + ["zzqx wvvk pplm"]
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts))
+    assert out.labels[-1] == UNGROUPED
+    assert out.confidence[-1] == 0
+    assert (out.labels[:-1] != UNGROUPED).mean() >= 0.9
+
+
+def test_ungrouped_share_is_capped(fake_embedder):
+    texts = [f"qq{i}x zz{i}y ww{i}k" for i in range(20)]  # twenty responses sharing nothing
+    out = MisconceptionClusterer(max_ungrouped=0.1).cluster(texts, fake_embedder.encode(texts))
+    assert (out.labels == UNGROUPED).mean() <= 0.1
+
+
+def test_key_marks_groups_and_proposal(fake_embedder):
+    texts, gold = _class()
+    answers = [["3/7", "1/2", "5/12"][g] for g in gold]
+    emb = fake_embedder.encode(texts)
+    out = MisconceptionClusterer().cluster(texts, emb, answers=answers, key="\\( \\frac{5}{12} \\)")
+    on_key = [g for g, v in out.info["groups"].items() if v["on_key"]]
+    assert on_key and all(out.info["groups"][g]["answer"] == "5/12" for g in on_key)
+    assert out.info["proposed_on_target"] in on_key
+    no_key = MisconceptionClusterer().cluster(texts, emb, answers=answers)
+    np.testing.assert_array_equal(no_key.labels, out.labels)  # a key never changes the groups
+
+
+def test_missing_answers_are_grouped_by_text(fake_embedder):
+    texts, gold = _class()
+    answers = [None if i % 4 == 0 else ["3/7", "1/2", "5/12"][g] for i, g in enumerate(gold)]
+    out = MisconceptionClusterer().cluster(texts, fake_embedder.encode(texts), answers=answers)
+    assert out.labels.shape == (len(texts),)
+    chosen = [i for i, a in enumerate(answers) if a is not None]
+    for i in chosen:
+        for j in chosen:
+            if answers[i] != answers[j]:
+                assert out.labels[i] != out.labels[j] or out.labels[i] == UNGROUPED

@@ -98,8 +98,8 @@ def test_suggest_matches_by_centre_one_entry_per_group(tmp_path):
     store.save([entry(topic="q", centroid=(1.0, 0.0))])
     lib = MisconceptionLibrary(store)
     groups = [
-        Group(question="q", group_id=0, label="a", rows=(0, 1), answer="5"),
-        Group(question="q", group_id=1, label="b", rows=(2, 3), answer="7"),
+        Group(question="q", group_id=0, label="a", rows=(0, 1)),
+        Group(question="q", group_id=1, label="b", rows=(2, 3)),
     ]
     vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0], [0.1, 0.99]])
     got = lib.suggest("q", groups, [0, 0, 1, 1], vectors)
@@ -111,13 +111,24 @@ def test_suggest_matches_by_centre_one_entry_per_group(tmp_path):
 
 def test_a_matching_answer_lowers_the_bar(tmp_path):
     store = JsonLibraryStore(tmp_path / "lib.json")
-    angle = np.deg2rad(35)  # cosine 0.82: below 0.85, above 0.85 - 0.1
+    angle = np.deg2rad(28)  # cosine 0.88: below 0.90, above 0.90 - 0.05
     store.save([entry(topic="q", centroid=(1.0, 0.0), answer="2/9")])
     lib = MisconceptionLibrary(store)
     vectors = np.array([[np.cos(angle), np.sin(angle)]] * 2)
     same = [Group(question="q", group_id=0, label="x", rows=(0, 1), answer="2/9")]
     other = [Group(question="q", group_id=0, label="x", rows=(0, 1), answer="5")]
     assert set(lib.suggest("q", same, [0, 0], vectors)) == {0}
+    assert lib.suggest("q", other, [0, 0], vectors) == {}
+    no_answer = [Group(question="q", group_id=0, label="x", rows=(0, 1))]
+    assert lib.suggest("q", no_answer, [0, 0], vectors) == {}
+
+
+def test_different_answers_never_match(tmp_path):
+    store = JsonLibraryStore(tmp_path / "lib.json")
+    store.save([entry(topic="q", centroid=(1.0, 0.0), answer="2/9")])
+    lib = MisconceptionLibrary(store)
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0]])
+    other = [Group(question="q", group_id=0, label="x", rows=(0, 1), answer="2/6")]
     assert lib.suggest("q", other, [0, 0], vectors) == {}
 
 

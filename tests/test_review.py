@@ -245,3 +245,38 @@ def test_move_student_in_plan_and_next_step(result):
     assert out.groups == result.groups
     with pytest.raises(NotFoundError, match="no group called"):
         move_student_in_plan(result, row, "Recess")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "name",
+    [
+        "grade5_fractions.csv",
+        "grade6_math_ms_forms.xlsx",
+        "grade7_science_periods.csv",
+        "grade8_ela_google_forms.csv",
+        "hs_social_studies.csv",
+    ],
+)
+def test_sample_files_get_labels_stems_and_a_full_plan(name, real_embedder):
+    from conftest import SAMPLES
+
+    from feedback_assistant import pipeline
+    from feedback_assistant.tickets import read_tickets
+
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in sample_responses/")
+    analysis = pipeline.analyze(read_tickets(path), embedder=real_embedder)
+    kinds = set()
+    with_feedback = total = 0
+    for res in analysis.results:
+        stems = {s.group_id: s for s in res.stems}
+        assert all(g.label.strip() and stems[g.group_id].text.strip() for g in res.groups)
+        assert planned_once(res)
+        kinds |= {pg.kind for pg in res.plan.groups}
+        feedback = student_feedback(res)
+        with_feedback += sum(1 for _, text in feedback if text)
+        total += len(feedback)
+    assert with_feedback >= 0.8 * total
+    assert {RETEACH, EXTENSION} <= kinds

@@ -5,7 +5,9 @@ How (each step measured on real labelled data in ``benchmarks/cluster_quality.py
 1. When the file has an answer column, responses are first partitioned by their normalised chosen answer: the
    answer is by far the strongest signal of a misconception, and a teacher never wants a wrong answer in the
    on-target group. Partitions are kept whole by default (``split_answers=False``): splitting them by reasoning
-   lowered agreement with teacher labels at every size we measured.
+   lowered agreement with teacher labels at every size we measured. The confidence of a member is then how typical
+   its reasoning features are of its group, which ranks students who chose an answer with unusual reasoning
+   (e.g. the right answer for a wrong reason) lowest, for the teacher to check.
 2. Without an answer column, each partition is clustered on reasoning features (``features.py``: the numbers a
    student uses, content words, and the sentence embedding) with average-linkage agglomerative clustering under a
    cosine distance threshold. Identical texts (after folding case and white space) are clustered once, in a
@@ -136,16 +138,21 @@ class MisconceptionClusterer:
         np.add.at(u_emb, inv, emb)
         u_emb = _unit_rows(u_emb)
         weight = np.bincount(inv, minlength=len(uniq))
-        if keep_whole or len(uniq) == 1:
-            centre = _unit_rows(emb.mean(0, keepdims=True))[0]
-            return np.zeros(len(texts), dtype=int), np.clip(u_emb[inv] @ centre, 0.0, 1.0)
+        if len(uniq) == 1:
+            return np.zeros(len(texts), dtype=int), np.ones(len(texts))
+        if keep_whole:  # one group; confidence = how typical the reasoning is of the group (flags odd members)
+            x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
+                                   dense=False)
+            centre = np.asarray(x.T @ weight, dtype=np.float64).ravel()
+            centre /= max(np.linalg.norm(centre), 1e-12)
+            return np.zeros(len(texts), dtype=int), np.clip(np.asarray(x @ centre).ravel()[inv], 0.0, 1.0)
         x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
                                dense=len(uniq) <= self.reduce_above)
         if len(uniq) > self.reduce_above:
             from sklearn.decomposition import TruncatedSVD
 
             dims = min(128, x.shape[1] - 1)
-            x = _unit_rows(TruncatedSVD(n_components=dims, random_state=self.random_state).fit_transform(x))
+            x = _unit_rows(TruncatedSVD(n_components=dims, n_iter=3, random_state=self.random_state).fit_transform(x))
         ulab = self._agglomerate(x)
         ulab, uconf = self._absorb_small(x, ulab, weight)
         return ulab[inv], uconf[inv]

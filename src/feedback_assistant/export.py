@@ -245,7 +245,7 @@ def handout_html(analysis: Analysis, title: str | None = None) -> str:
         f"<title>{_e(heading)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{_e(heading)}</h1>",
-        f'<p class="meta">{_e(_when(analysis))} {n_students} responses · '
+        f'<p class="meta">{_e(" · ".join(filter(None, [_when(analysis), f"{n_students} responses"])))} · '
         f"{len(analysis.results)} question(s). "
         "Feedback marked <i>draft</i> has not been approved yet.</p>",
     ]

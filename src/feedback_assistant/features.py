@@ -8,7 +8,7 @@ arrived at) carry much of the reasoning in short maths explanations, and the con
 - numbers: which number tokens (integers, decimals, fractions, mixed numbers; number words become digits) a
   response uses, the last one weighted up, IDF-weighted within the class. Weighted by the share of responses that
   use any number, so it fades away on prose questions.
-- words: TF-IDF of content words (3+ letters, English stop words removed), fitted on the class itself.
+- words: TF-IDF of lightly stemmed content words (3+ letters, English stop words removed), fitted on the class.
 - semantics: the sentence embedding.
 
 Everything is fitted on the texts given, in the order given: pass unique texts in a canonical order for results
@@ -23,7 +23,26 @@ import numpy as np
 
 from .answers import _ANSWER_TOKEN, _INLINE_WORD_NUMBER, _UNITS, normalise_answer
 
-_WORD_PATTERN = r"(?u)\b[a-z]{3,}\b"
+_WORD = re.compile(r"\b[a-z]{3,}\b")
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: "flipped" -> "flip", "added" -> "add", "numerators" -> "numerator"."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed content words (3+ letters, English stop words removed) of a normalised text."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [stem(w) for w in _WORD.findall(text) if w not in ENGLISH_STOP_WORDS]
 
 
 def number_tokens(text: str) -> list[str]:
@@ -68,7 +87,7 @@ def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
 
 
 def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
-    """TF-IDF of content words (sublinear tf, English stop words removed), fitted on ``texts``.
+    """TF-IDF of stemmed content words (sublinear tf, English stop words removed), fitted on ``texts``.
 
     Returns:
         sparse matrix of shape (n, v), rows L2-normalised; all-zero rows for responses without content words.
@@ -78,7 +97,7 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
 
     docs = [normalise_answer(t) for t in texts]
     try:
-        return TfidfVectorizer(token_pattern=_WORD_PATTERN, sublinear_tf=True, stop_words="english",
+        return TfidfVectorizer(analyzer=content_words, sublinear_tf=True,
                                max_features=max_features).fit_transform(docs).tocsr()
     except ValueError:  # no content word anywhere
         return sparse.csr_matrix((len(texts), 1))

@@ -285,8 +285,7 @@ def checkin_stem(question: str) -> FeedbackStem:
 def draft_stems(
     question: str, groups: tuple[Group, ...], key: str | None = None, has_ungrouped: bool = False
 ) -> tuple[FeedbackStem, ...]:
-    """One draft stem per group, in the groups' order, then the check-in stem when any response is
-    ungrouped."""
+    """One draft stem per group, in the groups' order, then the check-in stem if any response is ungrouped."""
     stems = [draft_stem(g, key) for g in groups]
     if has_ungrouped:
         stems.append(checkin_stem(question))

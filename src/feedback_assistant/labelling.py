@@ -40,8 +40,7 @@ DONT_KNOW_LABEL = "not sure / off-task"
 COVERAGE_POWER = 0.5
 QUESTION_WORD_WEIGHT = 0.5
 MIN_STATED_SHARE = 0.5
-"""Without an answer column, answers found in the text count only when at least this share of responses state
-one."""
+"""Without an answer column, text answers count only when at least this share of responses state one."""
 
 _TOKEN = re.compile(r"-?\d+(?:[./]\d+)?%?|[a-z]+(?:'[a-z]+)?")
 NEGATIONS = frozenset(
@@ -79,8 +78,7 @@ _LATEX_WRAP = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
 
 
 def display_text(text: str) -> str:
-    """A response as a teacher would read it: LaTeX fractions as a/b, math delimiters dropped, spaces
-    folded."""
+    """A response as a teacher reads it: LaTeX fractions as a/b, math delimiters dropped, spaces folded."""
     s = _LATEX_FRAC.sub(r"\1/\2", str(text))
     s = _LATEX_WRAP.sub(" ", s).replace(r"\times", "×").replace(r"\div", "÷")
     return " ".join(s.split())
@@ -196,8 +194,7 @@ def class_tfidf(docs_by_class: dict[int, list[str]]) -> dict[int, dict[str, floa
 
 def _span_candidates(toks: list[str]) -> dict[tuple[str, ...], str]:
     """Stemmed key -> surface text of every 1-5 word span that starts with a content word or a negation and
-    ends
-    with a content word."""
+    ends with a content word."""
     stems = [stem(t) for t in toks]
     out: dict[tuple[str, ...], str] = {}
     for i, first in enumerate(toks):
@@ -239,22 +236,24 @@ def best_phrase(
         for key, text in _span_candidates(toks).items():
             cover[key] = cover.get(key, 0.0) + float(mw)
             surface.setdefault(key, Counter())[text] += 1
-    best, best_score = (), 0.0
-    min_cover = 0.0 if len(member_tokens) <= 2 else 1.5 / len(member_tokens)
-    if not any(c / total >= min_cover for c in cover.values()):
-        min_cover = 0.0  # a small, varied group: take the best phrase of its most typical responses
-    for key, c in cover.items():
-        if c / total < min_cover:
-            continue
-        if norm.get(key[0], 0.0) <= 0 and key[0] not in NEGATIONS or norm.get(key[-1], 0.0) <= 0:
-            continue
-        if not any(t.isalpha() and norm.get(t, 0.0) > 0 for t in key):
-            continue  # a label needs a word, not only numbers
-        gain = sum(norm.get(t, 0.0) for t in dict.fromkeys(key))
-        n_stop = sum(1 for t in key if t not in norm and t not in NEGATIONS)
-        score = (c / total) ** COVERAGE_POWER * gain / (1 + 0.15 * n_stop)
-        if not best or (score, -len(key), key) > (best_score, -len(best), best):
-            best, best_score = key, score
+    best: tuple[str, ...] = ()
+    best_score = 0.0
+    # first phrases at least 1.5 members wrote; failing that (a small, varied group), any phrase
+    for min_cover in (0.0 if len(member_tokens) <= 2 else 1.5 / len(member_tokens), 0.0):
+        for key, c in cover.items():
+            if c / total < min_cover:
+                continue
+            if norm.get(key[0], 0.0) <= 0 and key[0] not in NEGATIONS or norm.get(key[-1], 0.0) <= 0:
+                continue
+            if not any(t.isalpha() and norm.get(t, 0.0) > 0 for t in key):
+                continue  # a label needs a word, not only numbers
+            gain = sum(norm.get(t, 0.0) for t in dict.fromkeys(key))
+            n_stop = sum(1 for t in key if t not in norm and t not in NEGATIONS)
+            score = (c / total) ** COVERAGE_POWER * gain / (1 + 0.15 * n_stop)
+            if not best or (score, -len(key), key) > (best_score, -len(best), best):
+                best, best_score = key, score
+        if best:
+            break
     if not best:
         return ""
     return max(surface[best].items(), key=lambda kv: (kv[1], kv[0]))[0]

@@ -1,12 +1,19 @@
-"""The misconception library: the teacher's approved labels and stems, kept per question (or topic) and
-offered again.
+"""The misconception library: approved labels and stems, kept per question or topic and offered again.
 
 When the teacher approves a group's stem, ``remember`` keeps the group's label, stem text, status, answer and
 centre (the unit mean of its response vectors). Next time the same question (or topic) is analysed,
-``suggest`` matches each new group to a kept entry — by the cosine of their centres (>= ``threshold``), or a
-slightly lower cosine (>= ``threshold - answer_bonus``) when their answers match — so tomorrow's class and the
-next section start from yesterday's approved words. Suggestions stay drafts until the teacher approves them
-(``FeedbackStem.from_library=True``).
+``suggest`` matches each new group to a kept entry — by the cosine of their centres (>= ``threshold``, 0.90),
+or a slightly lower cosine (>= ``threshold - answer_bonus``, 0.85) when their answers match; a group and an
+entry with different answers never match — so tomorrow's class and the next section start from yesterday's
+approved words. Each entry goes to at most one group, best matches first. Suggestions stay drafts until the
+teacher approves them (``FeedbackStem.from_library=True``).
+
+Why these numbers: on MAP math explanations (two simulated 60-student sections per question, groups of >= 3 by
+gold misconception and answer), the centres of the same misconception in two sections had cosine median 0.965
+(5th percentile 0.851); different misconceptions median 0.815, 95th percentile 0.916, and all of those with
+the same answer (only 2 pairs) were at 0.75. At 0.90 with no answers, 83% of true pairs match and 11% of
+different pairs would (before the one-to-one assignment); with matching answers at 0.85, 95% match and none of
+the different pairs.
 
 Storage is a small ``LibraryStore`` protocol; ``JsonLibraryStore`` keeps entries in
 ``$FEEDBACK_ASSISTANT_HOME/library.json`` (default ``~/.feedback_assistant/library.json``).
@@ -30,8 +37,8 @@ from .embedding import default_cache_dir
 from .labelling import group_centroids
 from .records import APPROVED, UNGROUPED, FeedbackAssistantError, Group, QuestionResult
 
-DEFAULT_THRESHOLD = 0.85
-ANSWER_BONUS = 0.1
+DEFAULT_THRESHOLD = 0.9
+ANSWER_BONUS = 0.05
 LIBRARY_FILE = "library.json"
 FORMAT_VERSION = 1
 
@@ -173,6 +180,8 @@ class MisconceptionLibrary:
     def _score(self, entry: LibraryEntry, group: Group, centroid: np.ndarray | None) -> float | None:
         """Match score (cosine) of an entry to a group, or None when they do not match."""
         same_answer = answers_match(entry.answer, group.answer)
+        if entry.answer and group.answer and not same_answer:
+            return None
         if centroid is None or len(entry.centroid) != len(centroid):
             # No comparable centres (another embedder): only an exact label with the same answer matches.
             return 0.0 if same_answer and entry.label == group.label else None

@@ -145,7 +145,7 @@ def make_plan(
         add(
             RETEACH,
             f"Reteach: {b.label}",
-            b.label,
+            "; ".join(g.label for g in sources),
             sources,
             [r for s in sources for r in rows_of[s.group_id]],
         )

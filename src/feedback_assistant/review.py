@@ -21,7 +21,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .feedback import draft_stem, draft_stems
+from .feedback import EXPLAIN, MISCONCEPTION_KIND, draft_stem, draft_stems
+from .feedback import EXTENSION as EXTENSION_KIND
 from .labelling import describe_groups
 from .planning import make_plan, move_in_plan, plan_group_of
 from .records import (
@@ -29,8 +30,11 @@ from .records import (
     CHECK_IN,
     DRAFT,
     EXTENSION,
+    MISCONCEPTION,
+    ON_TARGET,
     RETEACH,
     STATUSES,
+    UNCLEAR,
     UNGROUPED,
     FeedbackAssistantError,
     FeedbackStem,
@@ -39,6 +43,8 @@ from .records import (
     QuestionResult,
     Response,
 )
+
+_KIND_OF_STATUS = {ON_TARGET: EXTENSION_KIND, MISCONCEPTION: MISCONCEPTION_KIND, UNCLEAR: EXPLAIN}
 
 
 class EditError(FeedbackAssistantError):
@@ -100,8 +106,7 @@ def assemble(
 
 
 def _apply_suggestions(groups, stems, suggestions):
-    """Library entries replace the drafted label and stem; the status too unless an answer key confirmed
-    it."""
+    """Library entries replace the drafted label and stem (and the status, unless an answer key set it)."""
     out_groups = []
     for g in groups:
         e = suggestions.get(g.group_id)
@@ -117,12 +122,14 @@ def _apply_suggestions(groups, stems, suggestions):
         g if labels_taken[g.label] == 1 or g.group_id in suggestions else replace(g, label=f"{g.label} (new)")
         for g in out_groups
     ]
+    status_of = {g.group_id: g.status for g in out_groups}
     out_stems = []
     for s in stems:
         e = suggestions.get(s.group_id)
-        out_stems.append(
-            s if e is None else replace(s, text=e.text, drafted=e.text, state=DRAFT, from_library=True)
-        )
+        if e is not None:
+            kind = _KIND_OF_STATUS.get(status_of[s.group_id], s.kind)
+            s = replace(s, text=e.text, drafted=e.text, state=DRAFT, kind=kind, from_library=True)
+        out_stems.append(s)
     return tuple(out_groups), tuple(out_stems)
 
 

@@ -33,13 +33,15 @@ class SqlLibraryStore:
         return hashlib.sha256(f"{topic}\x00{label}".encode()).hexdigest()
 
     def load(self, topic: str) -> list:
-        """All entries filed under ``topic`` (exact match), oldest first."""
+        """All entries filed under ``topic`` (exact match), oldest approval first."""
         from .library import LibraryEntry
 
         e = t.library_entries
         with self.store._read() as conn:
             rows = conn.execute(
-                sa.select(e).where(e.c.topic_hash == text_hash(topic), e.c.topic == topic).order_by(e.c.id)
+                sa.select(e)
+                .where(e.c.topic_hash == text_hash(topic), e.c.topic == topic)
+                .order_by(e.c.approved_at, e.c.id)
             ).all()
         return [
             LibraryEntry(

@@ -40,15 +40,25 @@ def response_map(ws: state.Workspace, qi: int, result: QuestionResult) -> None:
     st.altair_chart(charts.response_map(result, coords), width="stretch")
 
 
+def _size(chart, name: str, default: int) -> int:
+    value = getattr(chart, name, None)
+    return value if isinstance(value, int) else default
+
+
 def comparison(comp) -> None:
     """The PLC comparison: share of each class in each misconception, the trend over days, examples."""
     shared = comp.shared()
     if shared:
         st.markdown("**Seen in every class:** " + "; ".join(shared))
-    st.altair_chart(charts.heatmap(comp), width="content")
+    heat = charts.heatmap(comp)
+    # Streamlit 1.67 ignores a layered chart's own size: give the element the plot's size plus room for the
+    # title, axis labels and legend, or the cells collapse to a few pixels.
+    st.altair_chart(heat, width="stretch", height=_size(heat, "height", 120) + 150)
     trend = comp.trend
-    if trend is not None and len(getattr(trend, "date", [])) and trend["date"].nunique() > 1:
-        st.altair_chart(charts.trend_chart(comp), width="content")
+    if trend is not None and len(trend) and trend["date"].nunique() > 1:
+        st.markdown("**Over time**")
+        chart = charts.trend_chart(comp)
+        st.altair_chart(chart, width="stretch", height=_size(chart, "height", 240) + 120)
     if comp.examples:
         with st.expander("Example responses for each row"):
             for name, examples in comp.examples.items():

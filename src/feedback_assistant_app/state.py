@@ -37,6 +37,7 @@ QUESTION_KEY = "fa_question"
 QUESTION_PICK_KEY = "fa_question_pick"
 SESSION_PARAM = "session"
 WIDGET_PREFIX = "w:"
+SHELF_SIZE = 20  # working sessions kept in memory for page reloads (older ones reopen from the history)
 
 
 @dataclass
@@ -97,7 +98,11 @@ def keep_in_url(ws: Workspace | None) -> None:
     """Shelve the work and put its token in the URL (page switches clear it), so a reload comes back to it."""
     if ws is None:
         return
-    _shelf().setdefault(ws.token, ws)
+    shelf = _shelf()
+    if ws.token not in shelf:
+        shelf[ws.token] = ws
+        for old in list(shelf)[:-SHELF_SIZE]:
+            del shelf[old]
     if st.query_params.get(SESSION_PARAM) != ws.token:
         st.query_params[SESSION_PARAM] = ws.token
 
@@ -109,7 +114,6 @@ def start(analysis: Analysis, details: dict | None = None, ticket_ids: dict | No
     reset_widgets()
     st.session_state[WS_KEY] = ws
     st.session_state.pop(QUESTION_KEY, None)
-    _shelf()[ws.token] = ws
     if not ws.ticket_ids:
         _save(ws)
     keep_in_url(ws)
@@ -122,10 +126,10 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
     A ticket that mixes class periods is saved as one ticket per period (the store's rule); edits are saved to
     each. A failure is shown in the sidebar, never raised: the work stays in this window.
     """
-    store = resources.store()
-    if store is None:
-        return
     try:
+        store = resources.store()
+        if store is None:
+            return
         if not ws.ticket_ids:
             ws.ticket_ids = store.save_analysis_by_section(ws.analysis, **_save_kwargs(ws.details))
         else:
