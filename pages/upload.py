@@ -209,7 +209,8 @@ ws = state.workspace()
 if ws is not None:
     with st.container(border=True):
         st.markdown(
-            f"**Open now:** {ws.analysis.source_name or 'exit ticket'} — {len(ws.analysis.frame)} responses, "
+            f"**Open now:** {ws.analysis.source_name or 'exit ticket'} — "
+            f"{sum(len(r.responses) for r in ws.analysis.results)} responses, "
             f"{sum(len(r.groups) for r in ws.analysis.results)} groups, {ws.edits} edits."
         )
         st.page_link("pages/groups.py", label="Continue with the groups", icon=":material/arrow_forward:")
@@ -264,7 +265,9 @@ st.caption(
     + (f", {blank} blank" if blank else "")
     + "."
 )
-st.dataframe(tickets.frame.head(8), hide_index=True, width="stretch")
+st.dataframe(
+    tickets.frame.drop(columns=["source_row"], errors="ignore").head(8), hide_index=True, width="stretch"
+)
 
 chosen = questions
 if len(questions) > 1:

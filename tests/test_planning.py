@@ -134,7 +134,8 @@ def test_small_misconception_joins_the_nearest_alike_group_with_vectors():
     directions = {0: [1, 0, 0], 1: [0, 1, 0], 2: [0, 0, 1], 3: [0, 0.2, 1]}
     vectors = np.array([directions[g] for g in labels], dtype=float)
     plan = make_plan("Q", responses, labels, groups, vectors=vectors)
-    big_b = next(pg for pg in plan.groups if pg.focus == "big b")
+    big_b = next(pg for pg in plan.groups if pg.name == "Reteach: big b")
+    assert big_b.focus == "big b; small"
     assert set(big_b.source_groups) == {2, 3} and len(big_b.rows) == 5
     assert not any(MIXED in pg.name for pg in plan.groups)
 

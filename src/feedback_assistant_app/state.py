@@ -102,7 +102,7 @@ def keep_in_url(ws: Workspace | None) -> None:
     if ws.token not in shelf:
         shelf[ws.token] = ws
         for old in list(shelf)[:-SHELF_SIZE]:
-            del shelf[old]
+            shelf.pop(old, None)
     if st.query_params.get(SESSION_PARAM) != ws.token:
         st.query_params[SESSION_PARAM] = ws.token
 
@@ -301,9 +301,8 @@ def sidebar(ws: Workspace | None) -> None:
     with st.sidebar:
         a = ws.analysis
         st.markdown(f"**{a.source_name or 'Exit ticket'}**")
-        st.caption(
-            f"{len(a.frame)} responses · {len(a.results)} question{'s' if len(a.results) != 1 else ''}"
-        )
+        n = sum(len(r.responses) for r in a.results)
+        st.caption(f"{n} responses · {len(a.results)} question{'s' if len(a.results) != 1 else ''}")
         if len(a.results) > 1:
             current, _ = current_question(ws)
             st.session_state[QUESTION_PICK_KEY] = current
@@ -329,7 +328,8 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_responses"
 
 def offer_sample(path: str | None) -> None:
     """Remember (once per session) the sample file named on the command line, for the Upload page to open."""
-    if path and SAMPLE_OFFER_KEY not in st.session_state:
+    if path and not st.session_state.get("fa_sample_offered"):
+        st.session_state["fa_sample_offered"] = True
         p = Path(path)
         if not p.is_absolute() and not p.exists():
             p = SAMPLES_DIR.parent / p
