@@ -69,6 +69,7 @@ def load_model(path: str | None = None):
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar on stderr
             if BertMeanEncoder.supports(path):
                 _MODELS[path] = BertMeanEncoder(path)
             else:

@@ -86,6 +86,11 @@ def analyze_question(
             answers=answers if has_answers else None,
             key=key,
         )
+        if len(clustering.labels) != len(filled) or len(clustering.confidence) != len(filled):
+            raise RowAccountingError(
+                f"Internal error: grouping returned {len(clustering.labels)} labels for {len(filled)} responses "
+                f"to {question or 'the ticket'}. Nothing was written; please report this."
+            )
         labels[filled] = np.asarray(clustering.labels, dtype=int)
         confidence[filled] = np.asarray(clustering.confidence, dtype=float)
     result = assemble(

@@ -15,7 +15,8 @@ from . import state
 def group_sizes(result: QuestionResult) -> None:
     """Bar chart of group sizes, coloured by status."""
     st.markdown("**How many students in each group**")
-    st.altair_chart(charts.group_sizes_chart(result), width="stretch")
+    chart = charts.group_sizes_chart(result)
+    st.altair_chart(chart, width="stretch", height=_size(chart, "height", 200) + 70)
 
 
 def coordinates(ws: state.Workspace, qi: int, result: QuestionResult) -> np.ndarray | None:
@@ -37,10 +38,14 @@ def response_map(ws: state.Workspace, qi: int, result: QuestionResult) -> None:
     if coords is None:
         st.caption("The map is not available for this ticket.")
         return
-    st.altair_chart(charts.response_map(result, coords), width="stretch")
+    chart = charts.response_map(result, coords)
+    st.altair_chart(chart, width="stretch", height=_size(chart, "height", 320) + 20)
 
 
 def _size(chart, name: str, default: int) -> int:
+    """The chart's own height in pixels. Streamlit 1.67 sizes the element itself and ignores the chart's height
+    (a layered heatmap collapses to a few pixels, bar labels get dropped), so pages pass this plus room for the
+    title, axes and legend."""
     value = getattr(chart, name, None)
     return value if isinstance(value, int) else default
 
@@ -51,8 +56,6 @@ def comparison(comp) -> None:
     if shared:
         st.markdown("**Seen in every class:** " + "; ".join(shared))
     heat = charts.heatmap(comp)
-    # Streamlit 1.67 ignores a layered chart's own size: give the element the plot's size plus room for the
-    # title, axis labels and legend, or the cells collapse to a few pixels.
     st.altair_chart(heat, width="stretch", height=_size(heat, "height", 120) + 150)
     trend = comp.trend
     if trend is not None and len(trend) and trend["date"].nunique() > 1:
