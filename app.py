@@ -1,8 +1,9 @@
 """feedback-assistant in the browser: upload an exit ticket, review groups, approve feedback, plan tomorrow.
 
 Run:
-    streamlit run app.py                                                  # start on the Upload page
-    streamlit run app.py -- --sample sample_responses/grade5_fractions.csv   # start with a sample file loaded
+    streamlit run app.py                                                     # start on the Upload page
+    streamlit run app.py -- --sample sample_responses/grade5_fractions.csv   # start with a sample loaded
+    FEEDBACK_ASSISTANT_SAMPLE=sample_responses/grade5_fractions.csv streamlit run app.py   # same (make run)
 
 This file only routes between the pages in ``pages/``; the pages connect widgets to the core package.
 """

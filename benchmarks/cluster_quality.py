@@ -18,7 +18,7 @@ costs 1 (one look). ``saving`` = responses / actions.
 
 Usage:
     python benchmarks/cluster_quality.py [--quick] [--dataset map|beetle|all] [--sizes 30,150,all]
-        [--seeds 5] [--methods pipeline,by-answer,...] [--variants text,answer]
+        [--seeds 5] [--methods pipeline,by-answer,...] [--variants text,answer] [--loqo]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def run_method(method: str, texts: list[str], emb: np.ndarray, answers: list[str
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             k = min(15, n - 1)
-            red = umap.UMAP(n_neighbors=k, n_components=min(5, n - 2), min_dist=0.0, metric="cosine",
+            red = umap.UMAP(n_neighbors=k, n_components=min(5, n - 2), min_dist=0.0, metric="cosine", n_epochs=200,
                             random_state=42, init="random" if n < 50 else "spectral").fit_transform(x)
             return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean",
                                    cluster_selection_method="eom").fit_predict(red)
@@ -168,6 +168,36 @@ def evaluate(name: str, df, emb, sizes, seeds, methods, variants) -> None:
         sys.stdout.flush()
 
 
+def loqo(name: str, df, emb, seeds, size: int = 30,
+         thresholds: tuple[float, ...] = (0.6, 0.65, 0.7, 0.75, 0.8)) -> None:
+    """Leave-one-question-out check of the pipeline's text-only distance threshold.
+
+    For each question, the threshold is chosen on the other questions (mean ARI) and scored on the held-out one;
+    compare the held-out mean with the default threshold's mean and the in-sample best.
+    """
+    per: dict[float, dict[str, list[float]]] = {t: defaultdict(list) for t in thresholds}
+    for q, _seed, sub in class_samples(df, size, seeds):
+        texts, gold, scored = sub["text"].tolist(), sub["gold"].to_numpy(), sub["scored"].to_numpy()
+        for t in thresholds:
+            labels = MisconceptionClusterer(distance_threshold=t).cluster(texts, emb[sub.index.to_numpy()]).labels
+            per[t][q].append(score(labels, gold, scored)["ari"])
+    questions = sorted(per[thresholds[0]])
+    mean = {t: {q: float(np.mean(per[t][q])) for q in questions} for t in thresholds}
+    default = MisconceptionClusterer().distance_threshold
+    print(f"\n## {name}: leave-one-question-out check of the text-only distance threshold (class of {size})")
+    print(f"{'held-out question':20} {'chosen':>7} {'held-out ARI':>13} {'default ARI':>12} {'best ARI':>9}")
+    held = []
+    for q in questions:
+        others = [o for o in questions if o != q]
+        chosen = max(thresholds, key=lambda t: (np.mean([mean[t][o] for o in others]), -abs(t - default)))
+        held.append(mean[chosen][q])
+        print(f"{q[:20]:20} {chosen:7.2f} {mean[chosen][q]:13.3f} {mean.get(default, mean[chosen])[q]:12.3f} "
+              f"{max(mean[t][q] for t in thresholds):9.3f}")
+    in_sample = max(np.mean(list(mean[t].values())) for t in thresholds)
+    print(f"mean held-out ARI {np.mean(held):.3f}; in-sample best {in_sample:.3f}; "
+          f"default ({default}) {np.mean(list(mean.get(default, mean[thresholds[0]]).values())):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, class size 30 only, no whole questions")
@@ -176,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="samples per question and size")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--variants", default="text,answer")
+    ap.add_argument("--loqo", action="store_true", help="also run the leave-one-question-out threshold check")
     args = ap.parse_args(argv)
     sizes_arg = "30" if args.quick and args.sizes == "30,150,all" else args.sizes
     sizes = [None if s == "all" else int(s) for s in sizes_arg.split(",")]
@@ -193,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n# {name}: {len(df)} rows, {df['question'].nunique()} questions "
               f"(embeddings ready in {time.perf_counter() - t0:.1f}s)")
         evaluate(name, df, emb, sizes, seeds, methods, variants)
+        if args.loqo:
+            loqo(name, df, emb, seeds)
     return 0
 
 

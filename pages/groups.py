@@ -28,8 +28,9 @@ def _merge(qi: int, keep_id: int, key: str) -> None:
     other = st.session_state.get(key)
     if other is None:
         return
+    names = {g.group_id: g.label for g in state.workspace().analysis.results[qi].groups}
     if state.edit(qi, review.merge_groups, keep_id, other):
-        state.flash("success", "Groups merged.")
+        state.flash("success", f"Moved everyone in “{names.get(other)}” into “{names.get(keep_id)}”.")
 
 
 def _split(qi: int, gid: int) -> None:

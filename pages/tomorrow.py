@@ -43,22 +43,40 @@ def _summary(result) -> None:
         )
 
 
-def _group_cards(result) -> None:
+def _period_filter(qi: int, result) -> str | None:
+    """When the ticket mixes class periods, which period's students to show (None: everyone)."""
+    periods = sorted({str(r.section) for r in result.responses if r.section})
+    if len(periods) < 2:
+        return None
+    pick = st.segmented_control(
+        "Class period",
+        ["All", *periods],
+        key=wkey(qi, "plan_period"),
+        default="All",
+        required=True,
+        help="The groups span every period in the file; show the students of one period.",
+    )
+    return None if pick in (None, "All") else pick
+
+
+def _group_cards(result, period: str | None) -> None:
     by_row = {r.row: r for r in result.responses}
-    groups = result.plan.groups
+    shown = [
+        (pg, [r for r in pg.rows if r in by_row and (period is None or str(by_row[r].section) == period)])
+        for pg in result.plan.groups
+    ]
+    shown = [(pg, rows) for pg, rows in shown if rows]
     per_row = 3
-    for start in range(0, len(groups), per_row):
+    for start in range(0, len(shown), per_row):
         cols = st.columns(per_row)
-        for col, pg in zip(cols, groups[start : start + per_row], strict=False):
+        for col, (pg, rows) in zip(cols, shown[start : start + per_row], strict=False):
             with col.container(border=True):
                 st.markdown(f"**{pg.name}**")
-                n = len(pg.rows)
+                n = len(rows)
                 st.caption(f"{_KIND.get(pg.kind, pg.kind)} · {n} student{'s' if n != 1 else ''}")
                 if pg.focus and pg.focus not in pg.name:
                     st.markdown(f"Focus: {pg.focus}")
-                st.markdown(
-                    "\n".join(f"- {state.who(by_row[r])}" for r in pg.rows if r in by_row) or "_nobody_"
-                )
+                st.markdown("\n".join(f"- {state.who(by_row[r])}" for r in rows))
 
 
 def _move_controls(qi: int, result) -> None:
@@ -97,7 +115,7 @@ if result.question:
 
 _summary(result)
 st.subheader("Small groups")
-_group_cards(result)
+_group_cards(result, _period_filter(qi, result))
 _move_controls(qi, result)
 
 st.subheader("Print")

@@ -59,6 +59,8 @@ def _use_sample(path: str) -> None:
         )
         return
     _set_source(p.name, data, "sample")
+    if p.name in [s.name for s in state.sample_files()]:
+        st.session_state["up_sample_pick"] = p.name
 
 
 def _on_upload() -> None:
@@ -119,7 +121,13 @@ def _with_choices(source: dict, detected):
 def _column_choices(detected) -> None:
     """Dropdowns showing the detected column for each role, to fix a wrong guess."""
     roles = _roles(detected.layout)
-    st.markdown("**Columns found.** If one is wrong, pick the right column.")
+    if detected.layout != "long":
+        st.markdown(
+            f"**One column per question** ({len(detected.questions())} questions found: pick which to "
+            "analyse below). If a column below is wrong, pick the right one."
+        )
+    else:
+        st.markdown("**Columns found.** If one is wrong, pick the right column.")
     cols = st.columns(min(len(roles), 4))
     for i, (field, _kw, title, help_text) in enumerate(roles):
         current = getattr(detected.columns, field)

@@ -191,7 +191,7 @@ def test_merge_two_groups(analysis):
     assert len(after.groups) == len(r.groups) - 1
     merged = next(g for g in after.groups if g.group_id == keep.group_id)
     assert merged.size == keep.size + other.size and merged.label == keep.label
-    assert "Groups merged." in texts(at.success)
+    assert f"Moved everyone in “{other.label}” into “{keep.label}”." in texts(at.toast)
     labels = [t.value for t in at.text_input if t.key.startswith("w:0:label:")]
     assert labels == [g.label for g in after.groups]
 
@@ -304,6 +304,26 @@ def test_tomorrow_shows_groups_and_moves_a_student(analysis):
     assert sorted(x for pg in result(at).plan.groups for x in pg.rows) == sorted(x.row for x in r.responses)
 
 
+def test_tomorrow_shows_one_class_period_at_a_time():
+    periods = pipeline.analyze(read_tickets(SAMPLES / "grade7_science_periods.csv"), embedder=FakeEmbedder())
+    at = open_app(periods, "tomorrow")
+    r = result(at)
+    everyone = bullet_lines(at)
+    at.segmented_control(key="w:0:plan_period").set_value("P1").run()
+    assert not at.exception
+    shown = bullet_lines(at)
+    p1 = {x.student for x in r.responses if x.section == "P1"}
+    others = {x.student for x in r.responses if x.section != "P1"} - p1
+    assert p1 and others
+    assert {f"- {name}" for name in p1} <= shown
+    assert not {f"- {name}" for name in others} & shown
+    assert {f"- {name}" for name in others} <= everyone
+
+
+def bullet_lines(at: AppTest) -> set[str]:
+    return {line.strip() for m in at.markdown for line in m.value.splitlines() if line.startswith("- ")}
+
+
 def test_export_offers_every_download_and_warns_about_unapproved_drafts(analysis):
     at = open_app(analysis, "export")
     assert "not approved yet" in texts(at.warning)
@@ -368,7 +388,7 @@ def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis):
     at.button(key="hi_forget_yes").click().run()
     assert not at.exception
     assert Store().list_tickets() == []
-    assert "Forgot the class 'Period 3'" in texts(at.success)
+    assert "Forgot the class 'Period 3'" in texts(at.toast)
     assert WS_KEY not in at.session_state, "the forgotten class must not stay open"
 
 

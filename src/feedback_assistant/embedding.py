@@ -112,7 +112,8 @@ class BertMeanEncoder:
         folder = Path(path)
         try:
             config = json.loads((folder / "config.json").read_text())
-            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+            listed = json.loads((folder / "modules.json").read_text())
+            modules = [m["type"].rsplit(".", 1)[-1] for m in listed]
             pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
         except (OSError, ValueError, KeyError, TypeError):
             return False
@@ -125,7 +126,8 @@ class BertMeanEncoder:
             and config.get("hidden_act") == "gelu"
             and modules in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"])
             and bool(mean_only)
-            and all((folder / f).exists() for f in ("model.safetensors", "tokenizer.json", "sentence_bert_config.json"))
+            and all((folder / f).exists() for f in ("model.safetensors", "tokenizer.json",
+                                                     "sentence_bert_config.json"))
         )
 
     def encode(self, texts: list[str], batch_size: int = DEFAULT_BATCH, normalize_embeddings: bool = True,
@@ -139,7 +141,8 @@ class BertMeanEncoder:
         out = [np.zeros((0, self.weights["embeddings.word_embeddings.weight"].shape[1]), dtype=np.float32)]
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                encodings = self.tokenizer.encode_batch([str(t).strip() for t in texts[start : start + batch_size]])
+                batch = [str(t).strip() for t in texts[start : start + batch_size]]  # as in ST
+                encodings = self.tokenizer.encode_batch(batch)
                 ids = np.zeros((len(encodings), max(len(e.ids) for e in encodings)), dtype=np.int64)
                 for i, e in enumerate(encodings):
                     ids[i, : len(e.ids)] = e.ids
@@ -174,9 +177,11 @@ class BertMeanEncoder:
             p = f"encoder.layer.{layer}."
             q, k, v = (dense(x, p + "attention.self." + n).view(batch, length, heads, size).transpose(1, 2)
                        for n in ("query", "key", "value"))
-            a = f.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2).reshape(batch, length, hidden)
+            a = f.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+            a = a.transpose(1, 2).reshape(batch, length, hidden)
             x = norm(dense(a, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
-            x = norm(dense(f.gelu(dense(x, p + "intermediate.dense")), p + "output.dense") + x, p + "output.LayerNorm")
+            ff = dense(f.gelu(dense(x, p + "intermediate.dense")), p + "output.dense")
+            x = norm(ff + x, p + "output.LayerNorm")
         m = mask.unsqueeze(-1).to(x.dtype)
         return (x * m).sum(1) / m.sum(1).clamp(min=1e-9)
 

@@ -43,9 +43,11 @@ def response_map(ws: state.Workspace, qi: int, result: QuestionResult) -> None:
 
 
 def _size(chart, name: str, default: int) -> int:
-    """The chart's own height in pixels. Streamlit 1.67 sizes the element itself and ignores the chart's height
-    (a layered heatmap collapses to a few pixels, bar labels get dropped), so pages pass this plus room for the
-    title, axes and legend."""
+    """The chart's own height in pixels.
+
+    Streamlit 1.67 sizes the element itself and ignores the chart's height (a layered heatmap collapses to a
+    few pixels, bar labels get dropped), so the pages pass this plus room for the title, axes and legend.
+    """
     value = getattr(chart, name, None)
     return value if isinstance(value, int) else default
 

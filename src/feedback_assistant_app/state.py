@@ -201,11 +201,19 @@ def flash(kind: str, message: str) -> None:
 
 
 def show_flash() -> None:
-    """Show (once) the message an action queued."""
+    """Show (once) the message an action queued: a toast, seen wherever the page is scrolled, and for a
+    problem also a box at the top of the page."""
     item = st.session_state.pop("fa_flash", None)
     if item:
         kind, message = item
-        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)
+        icons = {
+            "success": ":material/check_circle:",
+            "error": ":material/error:",
+            "warning": ":material/warning:",
+        }
+        st.toast(message, icon=icons.get(kind, ":material/info:"))
+        if kind in ("error", "warning"):
+            {"error": st.error, "warning": st.warning}[kind](message)
 
 
 def forget() -> None:
