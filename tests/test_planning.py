@@ -172,3 +172,24 @@ def test_move_in_plan_to_an_unknown_group_says_which_exist():
 def test_student_name_falls_back_to_the_file_row():
     assert student_name(Response(row=0, source_row=4, student="", question="Q", text="x")) == "row 6"
     assert student_name(Response(row=0, source_row=4, student=" Zoë ", question="Q", text="x")) == "Zoë"
+
+
+def test_a_ticket_from_several_periods_gets_groups_within_each_period():
+    from feedback_assistant.planning import make_plan
+    from feedback_assistant.records import MISCONCEPTION, ON_TARGET, Group, Response
+
+    sections = ["P1", "P3", "P1", "P3", "P1", "P3", "P1", "P3"]
+    responses = [
+        Response(row=i, source_row=i, student=f"S{i}", question="q", text=f"t{i}", section=sec)
+        for i, sec in enumerate(sections)
+    ]
+    labels = [0, 0, 0, 0, 1, 1, 1, 1]
+    groups = [
+        Group("q", 0, "tilt", (0, 1, 2, 3), status=ON_TARGET),
+        Group("q", 1, "distance from the sun", (4, 5, 6, 7), status=MISCONCEPTION),
+    ]
+    plan = make_plan("q", responses, labels, groups, min_group_size=2)
+    for pg in plan.groups:
+        assert len({sections[r] for r in pg.rows}) == 1, pg
+        assert pg.name.startswith(sections[pg.rows[0]] + " · ")
+    assert sorted(r for pg in plan.groups for r in pg.rows) == list(range(8))

@@ -5,7 +5,9 @@
   vectors), otherwise a "Reteach: mixed" group gathers the small ones;
 * extension groups for every on-target student;
 * a check-in group for blank, unclear and ungrouped responses;
-* any group above ``max_group_size`` is split into near-equal parts in input order ("(1)", "(2)", ...).
+* any group above ``max_group_size`` is split into near-equal parts in input order ("(1)", "(2)", ...);
+* when the responses come from several sections (class periods), each plan group is formed within one section
+  ("P3 · Reteach: ..."), since students meet with their own class.
 
 ``top_misconceptions`` lists the misconception groups by size; ``whole_class_reteach`` names the misconception
 when one group holds more than half of the question's responses.
@@ -124,10 +126,25 @@ def make_plan(
         (joined[best.group_id] if best is not None else mixed).append(g)
 
     plan_groups: list[PlanGroup] = []
+    sections = list(dict.fromkeys(r.section or "" for r in responses))
+    per_section = len(sections) > 1
+
+    def by_section(rows: list[int]) -> list[tuple[str, list[int]]]:
+        """Students meet with their own class: a ticket from several periods gets groups per period."""
+        if not per_section:
+            return [("", sorted(rows))]
+        return [
+            (sec, part)
+            for sec in sections
+            if (part := sorted(r for r in rows if (by_row[r].section or "") == sec))
+        ]
 
     def add(kind: str, prefix: str, focus: str, sources: list[Group], rows: list[int]) -> None:
-        rows = sorted(rows)
-        for name, part in _named(prefix, _chunks(rows, max_group_size)):
+        named = []
+        for sec, sec_rows in by_section(rows):
+            head = f"{sec or 'No section'} · {prefix}" if per_section else prefix
+            named.extend(_named(head, _chunks(sec_rows, max_group_size)))
+        for name, part in named:
             plan_groups.append(
                 PlanGroup(
                     question=question,
