@@ -11,7 +11,7 @@ import numpy as np
 from .compare import NOT_GROUPED
 from .records import UNGROUPED, QuestionResult
 
-_STATUS_COLOURS = {"misconception": "#d95f02", "unclear": "#7570b3", "on target": "#1b9e77", "": "#999999"}
+_STATUS_COLOURS = {"misconception": "#d95f02", "unclear": "#7570b3", "on target": "#1b9e77", "not grouped": "#999999"}
 
 
 def heatmap(comparison):
@@ -61,7 +61,7 @@ def heatmap(comparison):
         text=alt.Text("share:Q", format=".0%"),
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
     )
-    title = comparison.question or f"Topic {comparison.topic}"
+    title = comparison.question or (f"Topic {comparison.topic}" if comparison.topic else "Untitled question")
     return (rect + text).properties(
         title=_short(title), width=max(120, 90 * len(prev.columns)), height=max(60, 28 * len(order))
     )
@@ -118,7 +118,7 @@ def group_sizes_chart(result: QuestionResult):
     ]
     n_ungrouped = sum(1 for lab in result.labels if lab == UNGROUPED)
     if n_ungrouped:
-        rows.append({"group": NOT_GROUPED, "size": n_ungrouped, "status": ""})
+        rows.append({"group": NOT_GROUPED, "size": n_ungrouped, "status": "not grouped"})
     data = pd.DataFrame(rows, columns=["group", "size", "status"])
     return (
         alt.Chart(data)

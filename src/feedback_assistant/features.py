@@ -6,9 +6,10 @@ arrived at) carry much of the reasoning in short maths explanations, and the con
 "flip", "tops", "denominator") carry the rest. The feature matrix is three row-normalised blocks side by side:
 
 - numbers: which number tokens (integers, decimals, fractions, mixed numbers; number words become digits) a
-  response uses, the last one weighted up, IDF-weighted within the class. Weighted by the share of responses that
+  response uses, the last one weighted up, IDF-weighted within the class (a token every response uses weighs 0). Weighted by the share of responses that
   use any number, so it fades away on prose questions.
-- words: TF-IDF of lightly stemmed content words (3+ letters, English stop words removed), fitted on the class.
+- words: TF-IDF of lightly stemmed content words (3+ letters, English stop words removed), fitted on the class
+  (a word every response uses weighs 0).
 - semantics: the sentence embedding.
 
 Everything is fitted on the texts given, in the order given: pass unique texts in a canonical order for results
@@ -82,7 +83,7 @@ def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
             vals.append(last_weight if w == d[-1] else 1.0)
     x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), max(len(vocab), 1)))
     df = np.bincount(cols, minlength=x.shape[1])
-    x = x @ sparse.diags(np.log((1 + len(texts)) / (1 + df)) + 1)
+    x = x @ sparse.diags(np.log((1 + len(texts)) / (1 + df)))  # a number everyone uses tells nothing: weight 0
     return normalize(sparse.csr_matrix(x))
 
 
@@ -95,12 +96,17 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    from sklearn.preprocessing import normalize
+
     docs = [normalise_answer(t) for t in texts]
+    vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features, norm=None)
     try:
-        return TfidfVectorizer(analyzer=content_words, sublinear_tf=True,
-                               max_features=max_features).fit_transform(docs).tocsr()
+        x = vectoriser.fit_transform(docs)
     except ValueError:  # no content word anywhere
         return sparse.csr_matrix((len(texts), 1))
+    idf = vectoriser.idf_
+    # idf - 1: a word every response uses tells nothing (weight 0) instead of weight 1
+    return normalize(sparse.csr_matrix(x @ sparse.diags((idf - 1) / idf)))
 
 
 def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: float = 1.0,
