@@ -81,7 +81,7 @@ def class_samples(df: pd.DataFrame, size: int | None, seeds: list[int] | tuple[i
 
 
 def cached_embeddings(texts: list[str], tag: str) -> np.ndarray:
-    """MiniLM embeddings of ``texts`` (float32, (n, 384)), cached as .npy under ``EMB_CACHE`` by content hash."""
+    """MiniLM embeddings of ``texts`` (float32, (n, 384)), cached as .npy under ``EMB_CACHE`` by hash."""
     h = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
     EMB_CACHE.mkdir(parents=True, exist_ok=True)
     path = EMB_CACHE / f"{tag}-{h}.npy"

@@ -3,18 +3,20 @@
 One run prints, per dataset and class size, a table comparing this project's clusterer with simple baselines:
 
 - ``pipeline``: ``MisconceptionClusterer`` (answers passed in the "answer" variant only)
-- ``by-answer``: one group per chosen answer ("answer" variant) or per answer extracted from the text ("text")
+- ``by-answer``: one group per chosen answer ("answer" variant) or per answer extracted from the text ("text";
+  responses with no evident answer form one group)
 - ``minilm-agglo``: generic MiniLM embeddings + agglomerative clustering (Ward, threshold 1.0)
-- ``umap-hdbscan``: BERTopic-style defaults, UMAP to 5-d (15 neighbours, cosine) + HDBSCAN(min_cluster_size=10)
+- ``umap-hdbscan``: BERTopic-style defaults, UMAP to 5-d (15 neighbours, cosine) +
+  HDBSCAN(min_cluster_size=10)
 - ``oracle``: the gold grouping itself (its teacher-action saving is the ceiling)
 
 In the "answer" variant the baselines see the answer as a one-hot block appended to the embedding.
 
 Metrics, on rows with a gold label (MAP's ``*_Neither`` rows are clustered but left out of ARI / NMI / F1):
-ARI and NMI (each ungrouped response counts as its own singleton), best-match F1 per gold group weighted by group
-size, share ungrouped, and teacher actions: each group costs 1 (read and approve), plus 1 per member whose gold
-differs from the group's majority (moved by hand); each ungrouped response costs 1; each unlabelled (Neither) row
-costs 1 (one look). ``saving`` = responses / actions.
+ARI and NMI (each ungrouped response counts as its own singleton), best-match F1 per gold group weighted by
+group size, share ungrouped, and teacher actions: each group costs 1 (read and approve), plus 1 per member
+whose gold differs from the group's majority (moved by hand); each ungrouped response costs 1; each unlabelled
+(Neither) row costs 1 (one look). ``saving`` = responses / actions.
 
 Usage:
     python benchmarks/cluster_quality.py [--quick] [--dataset map|beetle|all] [--sizes 30,150,all]
@@ -84,8 +86,9 @@ def run_method(method: str, texts: list[str], emb: np.ndarray, answers: list[str
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             k = min(15, n - 1)
-            red = umap.UMAP(n_neighbors=k, n_components=min(5, n - 2), min_dist=0.0, metric="cosine", n_epochs=200,
-                            random_state=42, init="random" if n < 50 else "spectral").fit_transform(x)
+            red = umap.UMAP(n_neighbors=k, n_components=min(5, n - 2), min_dist=0.0, metric="cosine",
+                            n_epochs=200, random_state=42,
+                            init="random" if n < 50 else "spectral").fit_transform(x)
             return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean",
                                    cluster_selection_method="eom").fit_predict(red)
     raise ValueError(f"unknown method {method!r}")
@@ -162,7 +165,8 @@ def evaluate(name: str, df, emb, sizes, seeds, methods, variants) -> None:
         for (variant, m), rs in rows.items():
             a = {k: np.mean([r[k] for r in rs]) for k in rs[0]}
             all_ung = sum(r["ungrouped"] == 1.0 for r in rs)
-            print(f"{variant:8} {m:13} {a['ari']:6.3f} {a['nmi']:6.3f} {a['f1']:6.3f} {100 * a['ungrouped']:6.1f} "
+            print(f"{variant:8} {m:13} {a['ari']:6.3f} {a['nmi']:6.3f} {a['f1']:6.3f} "
+                  f"{100 * a['ungrouped']:6.1f} "
                   f"{a['groups']:7.1f} {a['saving']:6.2f}x {min(r['ari'] for r in rs):8.3f} {all_ung:8d} "
                   f"{times[(variant, m)]:7.1f}")
         sys.stdout.flush()
@@ -172,14 +176,15 @@ def loqo(name: str, df, emb, seeds, size: int = 30,
          thresholds: tuple[float, ...] = (0.6, 0.65, 0.7, 0.75, 0.8)) -> None:
     """Leave-one-question-out check of the pipeline's text-only distance threshold.
 
-    For each question, the threshold is chosen on the other questions (mean ARI) and scored on the held-out one;
-    compare the held-out mean with the default threshold's mean and the in-sample best.
+    For each question, the threshold is chosen on the other questions (mean ARI) and scored on the held-out
+    one; compare the held-out mean with the default threshold's mean and the in-sample best.
     """
     per: dict[float, dict[str, list[float]]] = {t: defaultdict(list) for t in thresholds}
     for q, _seed, sub in class_samples(df, size, seeds):
         texts, gold, scored = sub["text"].tolist(), sub["gold"].to_numpy(), sub["scored"].to_numpy()
         for t in thresholds:
-            labels = MisconceptionClusterer(distance_threshold=t).cluster(texts, emb[sub.index.to_numpy()]).labels
+            clusterer = MisconceptionClusterer(distance_threshold=t)
+            labels = clusterer.cluster(texts, emb[sub.index.to_numpy()]).labels
             per[t][q].append(score(labels, gold, scored)["ari"])
     questions = sorted(per[thresholds[0]])
     mean = {t: {q: float(np.mean(per[t][q])) for q in questions} for t in thresholds}

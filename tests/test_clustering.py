@@ -1,5 +1,6 @@
 """Clustering mechanics on synthetic data: shapes, small and degenerate inputs, determinism, order invariance,
-answers splitting groups, and a large question. Quality on real data lives in benchmarks/cluster_quality.py."""
+answers splitting groups, and a large question. Quality on real data lives in
+benchmarks/cluster_quality.py."""
 
 from __future__ import annotations
 
@@ -216,3 +217,28 @@ def test_missing_answers_are_grouped_by_text(fake_embedder):
         for j in chosen:
             if answers[i] != answers[j]:
                 assert out.labels[i] != out.labels[j] or out.labels[i] == UNGROUPED
+
+
+def test_number_tokens_read_words_fractions_and_out_of():
+    from feedback_assistant.features import number_tokens
+
+    assert number_tokens(r"three out of nine, so \( \frac{1}{3} \)") == ["3/9", "1/3"]
+    assert number_tokens("I added 0.50 and 2") == ["0.5", "2"]
+    assert number_tokens("no numbers here") == []
+
+
+def test_reasoning_features_separate_different_numbers(fake_embedder):
+    from feedback_assistant.features import reasoning_features
+
+    texts = ["3 out of 9 are not shaded", "3 out of 9 are not shaded at all",
+             "3 out of 6 are not shaded", "3 out of 6 are not shaded at all"]
+    x = reasoning_features(texts, fake_embedder.encode(texts))
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0)
+    sims = x @ x.T
+    assert sims[0, 1] > sims[0, 2] and sims[2, 3] > sims[1, 3]
+
+
+def test_adaptive_word_weight_rises_for_prose():
+    from feedback_assistant.features import adaptive_word_weight
+
+    assert adaptive_word_weight(1.0) < adaptive_word_weight(0.5) < adaptive_word_weight(0.0)

@@ -1,13 +1,13 @@
-"""Answers: the canonical form of a chosen or stated answer, matching two answers, and finding the final answer a
-student states in free text.
+"""Answers: the canonical form of a chosen or stated answer, matching two answers, and finding the final
+answer a student states in free text.
 
 Shared by clustering (answers split groups) and labelling (an answer key decides which group is on target).
 
-Matching rule (``answers_match``): two answers match when their normalised strings are equal, or when both are plain
-decimal numbers of equal value ("12" and "12.0", "0.5" and ".50"), or when one is the other followed by a unit word
-("48 hours" and "48"). Fractions match only when written the same after normalisation: "1/3" does not match "3/9"
-or "0.333", because many questions ask for the simplest form or a particular representation, and a teacher's key
-states which form is expected.
+Matching rule (``answers_match``): two answers match when their normalised strings are equal, or when both are
+plain decimal numbers of equal value ("12" and "12.0", "0.5" and ".50"), or when one is the other followed by
+a unit word ("48 hours" and "48"). Fractions match only when written the same after normalisation: "1/3" does
+not match "3/9" or "0.333", because many questions ask for the simplest form or a particular representation,
+and a teacher's key states which form is expected.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import re
 _LATEX_WRAPPERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
 _FRAC_SHORT = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
-_LATEX_OPS = {r"\times": "×", r"\cdot": "×", r"\div": "÷", r"\left": "", r"\right": "", r"\,": " ", r"\ ": " ",
-              r"\%": "%"}
+_LATEX_OPS = {r"\times": "×", r"\cdot": "×", r"\div": "÷", r"\left": "", r"\right": "", r"\,": " ",
+              r"\ ": " ", r"\%": "%"}
 _TEXT_CMD = re.compile(r"\\(?:text|mathrm|mbox)\s*\{([^{}]*)\}")
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*\.?\d*|\.\d+)(?![\d.])")
 _TRAILING = " .,;:!?'\""
@@ -62,8 +62,8 @@ def normalise_answer(a: str) -> str:
 
     Trims, lowercases, turns LaTeX into plain text (``\\( \\frac{1}{3} \\)`` -> ``1/3``, ``3 \\frac{1}{3}`` ->
     ``3 1/3``, ``\\times`` -> ``×``), folds white space, writes numbers canonically (``0.50`` -> ``0.5``,
-    ``1,000`` -> ``1000``), turns simple number words into digits (``one third`` -> ``1/3``, ``twelve`` -> ``12``)
-    and strips trailing punctuation.
+    ``1,000`` -> ``1000``), turns simple number words into digits (``one third`` -> ``1/3``, ``twelve`` ->
+    ``12``) and strips trailing punctuation.
 
     Args:
         a: the answer as chosen or written.
@@ -151,9 +151,9 @@ def extract_final_answer(text: str) -> str | None:
     """The final answer a student states in free text, normalised, or None when none is evident.
 
     Looks for the last number, fraction or mixed number that follows a cue ("=", "the answer is", "I got",
-    "so", "it's", "equals"); failing that, the only distinct number in the text, or the last number after the last
-    "="; failing that, a chosen word after "the answer is" / "I chose". Several different numbers and no cue give
-    None (a list of working is not an answer).
+    "so", "it's", "equals"); failing that, the only distinct number in the text, or the last number after the
+    last "="; failing that, a chosen word after "the answer is" / "I chose". Several different numbers and no
+    cue give None (a list of working is not an answer).
 
     Args:
         text: the response as typed.

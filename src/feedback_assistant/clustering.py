@@ -4,16 +4,16 @@ How (each step measured on real labelled data in ``benchmarks/cluster_quality.py
 
 1. When the file has an answer column, responses are first partitioned by their normalised chosen answer: the
    answer is by far the strongest signal of a misconception, and a teacher never wants a wrong answer in the
-   on-target group. Partitions are kept whole by default (``split_answers=False``): splitting them by reasoning
-   lowered agreement with teacher labels at every size we measured. The confidence of a member is then how typical
-   its reasoning features are of its group, which ranks students who chose an answer with unusual reasoning
-   (e.g. the right answer for a wrong reason) lowest, for the teacher to check.
+   on-target group. Partitions are kept whole by default (``split_answers=False``): splitting them by
+   reasoning lowered agreement with teacher labels at every size we measured. The confidence of a member is
+   then how typical its reasoning features are of its group, which ranks students who chose an answer with
+   unusual reasoning (e.g. the right answer for a wrong reason) lowest, for the teacher to check.
 2. Without an answer column, each partition is clustered on reasoning features (``features.py``: the numbers a
-   student uses, content words, and the sentence embedding) with average-linkage agglomerative clustering under a
-   cosine distance threshold. Identical texts (after folding case and white space) are clustered once, in a
-   canonical (sorted) order, so the same input always gives the same groups whatever the row order.
-3. Groups smaller than ``min_group_size`` are dissolved: their members join the most similar group when similar
-   enough, else stay ungrouped, with at most ``max_ungrouped`` of the responses left ungrouped.
+   student uses, content words, and the sentence embedding) with average-linkage agglomerative clustering
+   under a cosine distance threshold. Identical texts (after folding case and white space) are clustered once,
+   in a canonical (sorted) order, so the same input always gives the same groups whatever the row order.
+3. Groups smaller than ``min_group_size`` are dissolved: their members join the most similar group when
+   similar enough, else stay ungrouped, with at most ``max_ungrouped`` of the responses left ungrouped.
 4. Above ``reduce_above`` unique texts, features are reduced to 128 dimensions (truncated SVD); above
    ``max_exact`` they are summarised by k-means micro-clusters before the agglomerative step, so no all-pairs
    matrix is ever built on more than ``max_exact`` points.
@@ -47,23 +47,25 @@ class MisconceptionClusterer:
     Args:
         distance_threshold: cosine distance (average linkage, on reasoning features) under which groups merge.
         number_weight: weight of the numbers-used block of the features.
-        word_weight: weight of the content-words block.
+        word_weight: weight of the content-words block; None (default) adapts it to how many responses use
+            numbers (0.25 when all do, up to 1.0 for prose).
         semantic_weight: weight of the sentence-embedding block.
-        min_group_size: groups smaller than this are dissolved (members join the nearest group or stay ungrouped).
+        min_group_size: groups smaller than this are dissolved (members join the nearest group or stay
+            ungrouped).
         straggler_similarity: cosine similarity a dissolved member needs to join a group without forcing.
         max_ungrouped: the largest share of a question's responses left ungrouped.
         split_answers: also split each chosen-answer partition by reasoning (off: it measured worse).
         reduce_above: above this many unique texts in a partition, features are reduced to 128 dimensions
             (truncated SVD) before clustering.
-        max_exact: above this many unique texts in a partition, cluster k-means micro-clusters instead of texts
-            (no all-pairs distance matrix is built on more than this many points).
+        max_exact: above this many unique texts in a partition, cluster k-means micro-clusters instead of
+            texts (no all-pairs distance matrix is built on more than this many points).
         random_state: seed of the randomised steps at scale (SVD, k-means).
     """
 
-    def __init__(self, distance_threshold: float = 0.7, number_weight: float = 1.0, word_weight: float = 0.5,
-                 semantic_weight: float = 0.5, min_group_size: int = 2, straggler_similarity: float = 0.2,
-                 max_ungrouped: float = 0.1, split_answers: bool = False, reduce_above: int = 1000, max_exact: int = 5000,
-                 random_state: int = 0):
+    def __init__(self, distance_threshold: float = 0.7, number_weight: float = 1.0,
+                 word_weight: float | None = None, semantic_weight: float = 0.5, min_group_size: int = 2,
+                 straggler_similarity: float = 0.2, max_ungrouped: float = 0.1, split_answers: bool = False,
+                 reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
         self.distance_threshold = distance_threshold
         self.number_weight = number_weight
         self.word_weight = word_weight
@@ -96,9 +98,9 @@ class MisconceptionClusterer:
             key: the correct answer, if the teacher gave one; marks groups in ``info`` (never changes groups).
 
         Returns:
-            a ``Clustering``: labels of shape (n,) (0 = largest group, ``UNGROUPED`` = -1), confidence of shape
-            (n,) in 0..1 (0 when ungrouped), and ``info`` with ``groups`` (per group id: ``size``, ``answer`` -
-            the most common chosen or stated answer - and ``on_key`` when a key is given) and
+            a ``Clustering``: labels of shape (n,) (0 = largest group, ``UNGROUPED`` = -1), confidence of
+            shape (n,) in 0..1 (0 when ungrouped), and ``info`` with ``groups`` (per group id: ``size``,
+            ``answer`` - the most common chosen or stated answer - and ``on_key`` when a key is given) and
             ``proposed_on_target`` (group id or None).
         """
         texts = [str(t) for t in texts]
@@ -107,10 +109,15 @@ class MisconceptionClusterer:
             raise ValueError(f"got {n} texts but {len(answers)} answers; pass one answer per response")
         emb = np.asarray(embeddings, dtype=np.float64)
         if emb.ndim != 2 or emb.shape[0] != n:
-            raise ValueError(f"got {n} texts but embeddings of shape {emb.shape}; pass one embedding row per text")
+            raise ValueError(
+                f"got {n} texts but embeddings of shape {emb.shape}; pass one embedding row per text")
         if n == 0:
-            return Clustering(np.zeros(0, dtype=int), np.zeros(0), {"groups": {}, "proposed_on_target": None})
-        ans = [normalise_answer(a) if a is not None else "" for a in answers] if answers is not None else [""] * n
+            return Clustering(np.zeros(0, dtype=int), np.zeros(0),
+                              {"groups": {}, "proposed_on_target": None, "n_ungrouped": 0})
+        if answers is not None:
+            ans = [normalise_answer(a) if a is not None else "" for a in answers]
+        else:
+            ans = [""] * n
         raw = np.full(n, UNGROUPED, dtype=int)
         conf = np.zeros(n)
         next_id = 0
@@ -140,7 +147,7 @@ class MisconceptionClusterer:
         weight = np.bincount(inv, minlength=len(uniq))
         if len(uniq) == 1:
             return np.zeros(len(texts), dtype=int), np.ones(len(texts))
-        if keep_whole:  # one group; confidence = how typical the reasoning is of the group (flags odd members)
+        if keep_whole:  # one group; confidence = how typical the reasoning is of the group (flags odd ones)
             x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
                                    dense=False)
             centre = np.asarray(x.T @ weight, dtype=np.float64).ravel()
@@ -152,7 +159,8 @@ class MisconceptionClusterer:
             from sklearn.decomposition import TruncatedSVD
 
             dims = min(128, x.shape[1] - 1)
-            x = _unit_rows(TruncatedSVD(n_components=dims, n_iter=3, random_state=self.random_state).fit_transform(x))
+            svd = TruncatedSVD(n_components=dims, n_iter=3, random_state=self.random_state)
+            x = _unit_rows(svd.fit_transform(x))
         ulab = self._agglomerate(x)
         ulab, uconf = self._absorb_small(x, ulab, weight)
         return ulab[inv], uconf[inv]
@@ -180,7 +188,7 @@ class MisconceptionClusterer:
         return lookup[km.labels_]
 
     def _absorb_small(self, x: np.ndarray, ulab: np.ndarray, weight: np.ndarray):
-        """Dissolve groups under ``min_group_size`` responses; returns (labels, confidence) per unique text."""
+        """Dissolve groups under ``min_group_size`` responses; (labels, confidence) per unique text."""
         _, ulab = np.unique(ulab, return_inverse=True)
         sizes = np.bincount(ulab, weights=weight)
         big = np.flatnonzero(sizes >= self.min_group_size)
@@ -201,8 +209,9 @@ class MisconceptionClusterer:
         conf[near] = 0.5 * sims[near, best[near]]
         return out, conf
 
-    def _cap_ungrouped(self, raw: np.ndarray, conf: np.ndarray, texts: list[str], emb: np.ndarray) -> np.ndarray:
-        """Join the most similar ungrouped responses to their nearest group until at most max_ungrouped remain."""
+    def _cap_ungrouped(self, raw: np.ndarray, conf: np.ndarray, texts: list[str],
+                       emb: np.ndarray) -> np.ndarray:
+        """Join the most similar ungrouped responses to their nearest group until few enough remain."""
         ung = np.flatnonzero(raw == UNGROUPED)
         allowed = int(np.floor(self.max_ungrouped * len(raw)))
         if len(ung) <= allowed:
@@ -222,28 +231,26 @@ class MisconceptionClusterer:
 
     @staticmethod
     def _info(labels: np.ndarray, texts: list[str], answers: list[str] | None, key: str | None) -> dict:
+        """Per group: size, most common answer (chosen, else stated in the text), whether it is the key."""
+        stated = [answers[i] if answers is not None and answers[i] else extract_final_answer(texts[i])
+                  for i in range(len(texts))]
         groups: dict[int, dict] = {}
         for g in sorted(set(labels.tolist()) - {UNGROUPED}):
-            members = np.flatnonzero(labels == g)
-            if answers is not None:
-                stated = [answers[i] for i in members if answers[i]]
-            else:
-                stated = [a for i in members if (a := extract_final_answer(texts[i]))]
-            counts = Counter(stated)
+            counts = Counter(a for i in np.flatnonzero(labels == g) if (a := stated[i]))
             answer = min(counts, key=lambda a: (-counts[a], a)) if counts else None
-            groups[g] = {"size": len(members), "answer": answer}
+            groups[g] = {"size": int((labels == g).sum()), "answer": answer}
             if key is not None:
                 groups[g]["on_key"] = answers_match(answer, key)
         proposed = None
-        if key is not None:
-            hits = [g for g, v in groups.items() if v["on_key"]]
-            proposed = hits[0] if hits else None
-        else:
-            overall = Counter(v["answer"] for v in groups.values() for _ in range(v["size"]) if v["answer"])
+        if key is not None:  # the largest group whose answer is the key
+            proposed = next((g for g, v in groups.items() if v["on_key"]), None)
+        else:  # the largest group whose answer is the most common answer of the class
+            overall = Counter(a for a in stated if a)
             if overall:
                 top = min(overall, key=lambda a: (-overall[a], a))
-                proposed = next(g for g, v in groups.items() if v["answer"] == top)
-        return {"groups": groups, "proposed_on_target": proposed, "n_ungrouped": int((labels == UNGROUPED).sum())}
+                proposed = next((g for g, v in groups.items() if v["answer"] == top), None)
+        n_ungrouped = int((labels == UNGROUPED).sum())
+        return {"groups": groups, "proposed_on_target": proposed, "n_ungrouped": n_ungrouped}
 
 
 def _renumber(raw: np.ndarray, texts: list[str]) -> np.ndarray:

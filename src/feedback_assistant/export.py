@@ -22,7 +22,7 @@ import pandas as pd
 
 from .planning import student_name
 from .records import APPROVED, RETEACH, UNGROUPED, Analysis, QuestionResult
-from .review import next_step, student_feedback
+from .review import next_steps, student_feedback
 from .spreadsheet import write_csv
 
 BLANK_LABEL = "blank"
@@ -52,11 +52,12 @@ def responses_frame(analysis: Analysis) -> pd.DataFrame:
     step: list = [""] * n
     for result in analysis.results:
         feedback = student_feedback(result)
+        steps = next_steps(result)
         for i, (r, fb) in enumerate(feedback):
             gid[r.row] = result.labels[i]
             label[r.row] = _label_of(result, i)
             text[r.row] = fb or ""
-            step[r.row] = next_step(result, r.row)
+            step[r.row] = steps[i]
     frame["group_id"] = pd.array(gid, dtype="Int64")
     frame["group_label"] = label
     frame["feedback"] = text

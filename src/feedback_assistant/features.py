@@ -1,19 +1,20 @@
 """Features that carry a student's reasoning, for grouping responses by misconception.
 
-Generic sentence embeddings place "3 out of 9 are not shaded" and "3 out of 6 are not shaded" side by side: the
-wording is the same, the misconception is not. The numbers a student uses (and the last one, usually the answer they
-arrived at) carry much of the reasoning in short maths explanations, and the content words (operations named,
-"flip", "tops", "denominator") carry the rest. The feature matrix is three row-normalised blocks side by side:
+Generic sentence embeddings place "3 out of 9 are not shaded" and "3 out of 6 are not shaded" side by side:
+the wording is the same, the misconception is not. The numbers a student uses (and the last one, usually the
+answer they arrived at) carry much of the reasoning in short maths explanations, and the content words
+(operations named, "flip", "tops", "denominator") carry the rest. The feature matrix is three row-normalised
+blocks side by side:
 
 - numbers: which number tokens (integers, decimals, fractions, mixed numbers; number words become digits) a
-  response uses, the last one weighted up, IDF-weighted within the class (a token every response uses weighs 0). Weighted by the share of responses that
-  use any number, so it fades away on prose questions.
+  response uses, the last one weighted up, IDF-weighted within the class (a number every response uses weighs
+  0). The block is weighted by the share of responses that use any number, so it fades away on prose.
 - words: TF-IDF of lightly stemmed content words (3+ letters, English stop words removed), fitted on the class
-  (a word every response uses weighs 0).
+  (a word every response uses weighs 0). Weighted up as the share of responses using numbers goes down.
 - semantics: the sentence embedding.
 
-Everything is fitted on the texts given, in the order given: pass unique texts in a canonical order for results
-that do not depend on row order.
+Everything is fitted on the texts given, in the order given: pass unique texts in a canonical order for
+results that do not depend on row order.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def content_words(text: str) -> list[str]:
 
 
 def number_tokens(text: str) -> list[str]:
-    """Number tokens of a text in order, normalised ("three" -> "3", "\\frac{1}{3}" -> "1/3", "0.50" -> "0.5")."""
+    """Number tokens of a text in order, normalised ("three" -> "3", "\\frac{1}{3}" -> "1/3", "0.50" -> "0.5",
+    "3 out of 9" -> "3/9")."""
     s = normalise_answer(text)
     s = _INLINE_WORD_NUMBER.sub(lambda m: str(_UNITS[m.group(1)]), s)
     s = re.sub(r"(?<=\d)\s*(?:out of|over)\s*(?=\d)", "/", s)
@@ -83,7 +85,7 @@ def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
             vals.append(last_weight if w == d[-1] else 1.0)
     x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), max(len(vocab), 1)))
     df = np.bincount(cols, minlength=x.shape[1])
-    x = x @ sparse.diags(np.log((1 + len(texts)) / (1 + df)))  # a number everyone uses tells nothing: weight 0
+    x = x @ sparse.diags(np.log((1 + len(texts)) / (1 + df)))  # a number everyone uses tells nothing
     return normalize(sparse.csr_matrix(x))
 
 
@@ -99,7 +101,8 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
     from sklearn.preprocessing import normalize
 
     docs = [normalise_answer(t) for t in texts]
-    vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features, norm=None)
+    vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features,
+                                 norm=None)
     try:
         x = vectoriser.fit_transform(docs)
     except ValueError:  # no content word anywhere
@@ -109,15 +112,22 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
     return normalize(sparse.csr_matrix(x @ sparse.diags((idf - 1) / idf)))
 
 
+def adaptive_word_weight(number_share: float) -> float:
+    """Weight of the words block when numbers are used by ``number_share`` of the responses: 0.25 when every
+    response uses numbers (they carry the reasoning), rising to 1.0 for prose answers without numbers."""
+    return 0.25 + 0.75 * (1.0 - number_share)
+
+
 def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: float = 1.0,
-                       word_weight: float = 0.5, semantic_weight: float = 0.5, dense: bool = True):
+                       word_weight: float | None = None, semantic_weight: float = 0.5, dense: bool = True):
     """The combined feature matrix (numbers | words | semantics), rows L2-normalised.
 
     Args:
         texts: n texts (unique, in a canonical order, for order-invariant results).
         embeddings: shape (n, dim), the sentence embeddings of ``texts``.
         number_weight: weight of the numbers block, further scaled by the share of texts that use numbers.
-        word_weight: weight of the content-words block.
+        word_weight: weight of the content-words block; None for ``adaptive_word_weight`` of the share of
+            texts that use numbers.
         semantic_weight: weight of the embedding block.
         dense: return a numpy array (True) or a scipy sparse CSR matrix (False, for large n).
 
@@ -129,11 +139,13 @@ def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: 
 
     emb = _row_normalise(np.asarray(embeddings, dtype=np.float64))
     if not semantic_weight:
-        semantic_weight = 1e-6  # keeps every row non-zero: texts without numbers or words fall back on semantics
+        semantic_weight = 1e-6  # keeps rows non-zero: texts without numbers or words fall back on semantics
+    nums = number_block(texts)
+    share = float((nums.getnnz(axis=1) > 0).mean())
+    if word_weight is None:
+        word_weight = adaptive_word_weight(share)
     blocks = []
     if number_weight:
-        nums = number_block(texts)
-        share = float((nums.getnnz(axis=1) > 0).mean())
         blocks.append(number_weight * share * nums)
     if word_weight:
         blocks.append(word_weight * word_block(texts))

@@ -487,12 +487,21 @@ def next_step(result: QuestionResult, row: int) -> str:
     Raises:
         NotFoundError: no such response.
     """
-    i = _index(result, row)
-    pg = plan_group_of(result.plan, row)
-    if pg is None:  # pragma: no cover - make_plan places everyone
-        return CHECK_IN
-    if pg.kind == RETEACH:
-        gid = result.labels[i]
-        own = next((g.label for g in result.groups if g.group_id == gid), None)
-        return f"{RETEACH}: {own if own is not None and gid in pg.source_groups else pg.focus}"
-    return EXTENSION if pg.kind == EXTENSION else CHECK_IN
+    return next_steps(result)[_index(result, row)]
+
+
+def next_steps(result: QuestionResult) -> list[str]:
+    """``next_step`` of every response, aligned with ``result.responses`` (one pass, for exports at scale)."""
+    plan_of = {row: pg for pg in result.plan.groups for row in pg.rows}
+    label_of = {g.group_id: g.label for g in result.groups}
+    steps = []
+    for r, gid in zip(result.responses, result.labels, strict=True):
+        pg = plan_of.get(r.row)
+        if pg is None:  # pragma: no cover - make_plan places everyone
+            steps.append(CHECK_IN)
+        elif pg.kind == RETEACH:
+            own = label_of.get(gid)
+            steps.append(f"{RETEACH}: {own if own is not None and gid in pg.source_groups else pg.focus}")
+        else:
+            steps.append(EXTENSION if pg.kind == EXTENSION else CHECK_IN)
+    return steps
