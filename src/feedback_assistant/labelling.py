@@ -22,6 +22,8 @@ Status:
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -77,6 +79,9 @@ _LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*
 _LATEX_WRAP = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
 
 
+MAX_PHRASE_MEMBERS = 300
+
+
 def display_text(text: str) -> str:
     """A response as a teacher reads it: LaTeX fractions as a/b, math delimiters dropped, spaces folded."""
     s = _LATEX_FRAC.sub(r"\1/\2", str(text))
@@ -91,6 +96,7 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(s)
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light suffix-stripper so "simplified", "simplifies" and "simplify" count as one word
     ("shaded"/"shade")."""
@@ -411,8 +417,10 @@ def describe_groups(
             for t, w in tfidf.get(g, {}).items()
             if " " not in t
         }
-        member_tokens = [tokens(rs[i].text) for i in order]
-        phrase = best_phrase(member_tokens, np.clip(sims[order], 0.05, None), weights, exclude)
+        # The most typical members are enough to name a group (and keep labelling linear at scale).
+        typical = order[:MAX_PHRASE_MEMBERS]
+        member_tokens = [tokens(rs[i].text) for i in typical]
+        phrase = best_phrase(member_tokens, np.clip(sims[typical], 0.05, None), weights, exclude)
         forms: dict[str, Counter] = {}
         for toks in member_tokens:
             for t in toks:
