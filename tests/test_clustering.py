@@ -242,3 +242,14 @@ def test_adaptive_word_weight_rises_for_prose():
     from feedback_assistant.features import adaptive_word_weight
 
     assert adaptive_word_weight(1.0) < adaptive_word_weight(0.5) < adaptive_word_weight(0.0)
+
+
+def test_tiny_groups_in_a_large_question_are_dissolved(fake_embedder):
+    texts, _ = _class(n_per=60)
+    texts = texts + [f"I rounded the decimal {w}" for w in ("upward", "downward", "sideways", "backward")]
+    emb = fake_embedder.encode(texts)
+    kept = MisconceptionClusterer(min_group_share=0.0).cluster(texts, emb).labels
+    tiny = kept[-4:]
+    assert len(set(tiny.tolist())) == 1 and tiny[0] != UNGROUPED and (kept == tiny[0]).sum() == 4
+    labels = MisconceptionClusterer(min_group_share=0.03).cluster(texts, emb).labels
+    assert all(lab == UNGROUPED or (labels == lab).sum() > 4 for lab in labels[-4:])

@@ -12,8 +12,9 @@ How (each step measured on real labelled data in ``benchmarks/cluster_quality.py
    student uses, content words, and the sentence embedding) with average-linkage agglomerative clustering
    under a cosine distance threshold. Identical texts (after folding case and white space) are clustered once,
    in a canonical (sorted) order, so the same input always gives the same groups whatever the row order.
-3. Groups smaller than ``min_group_size`` are dissolved: their members join the most similar group when
-   similar enough, else stay ungrouped, with at most ``max_ungrouped`` of the responses left ungrouped.
+3. Groups smaller than ``min_group_size`` (or ``min_group_share`` of the question's responses, whichever is
+   larger) are dissolved: their members join the most similar group when similar enough, else stay
+   ungrouped, with at most ``max_ungrouped`` of the responses left ungrouped.
 4. Above ``reduce_above`` unique texts, features are reduced to 128 dimensions (truncated SVD); above
    ``max_exact`` they are summarised by k-means micro-clusters before the agglomerative step, so no all-pairs
    matrix is ever built on more than ``max_exact`` points.
@@ -23,6 +24,7 @@ Groups are numbered by decreasing size (ties: the group whose alphabetically fir
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -52,6 +54,8 @@ class MisconceptionClusterer:
         semantic_weight: weight of the sentence-embedding block.
         min_group_size: groups smaller than this are dissolved (members join the nearest group or stay
             ungrouped).
+        min_group_share: groups smaller than this share of the question's responses are dissolved too (so a
+            PLC of 150 or a whole year group gets a handful of groups, not dozens).
         straggler_similarity: cosine similarity a dissolved member needs to join a group without forcing.
         max_ungrouped: the largest share of a question's responses left ungrouped.
         split_answers: also split each chosen-answer partition by reasoning (off: it measured worse).
@@ -64,6 +68,7 @@ class MisconceptionClusterer:
 
     def __init__(self, distance_threshold: float = 0.7, number_weight: float = 1.0,
                  word_weight: float | None = None, semantic_weight: float = 0.5, min_group_size: int = 2,
+                 min_group_share: float = 0.03,
                  straggler_similarity: float = 0.2, max_ungrouped: float = 0.1, split_answers: bool = False,
                  reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
         self.distance_threshold = distance_threshold
@@ -71,6 +76,7 @@ class MisconceptionClusterer:
         self.word_weight = word_weight
         self.semantic_weight = semantic_weight
         self.min_group_size = min_group_size
+        self.min_group_share = min_group_share
         self.straggler_similarity = straggler_similarity
         self.max_ungrouped = max_ungrouped
         self.split_answers = split_answers
@@ -121,10 +127,11 @@ class MisconceptionClusterer:
         raw = np.full(n, UNGROUPED, dtype=int)
         conf = np.zeros(n)
         next_id = 0
+        min_size = max(self.min_group_size, math.ceil(self.min_group_share * n - 1e-9))
         for a in sorted(set(ans)):
             idx = np.array([i for i in range(n) if ans[i] == a])
             keep_whole = answers is not None and a != "" and not self.split_answers
-            sub, sub_conf = self._cluster_partition([texts[i] for i in idx], emb[idx], keep_whole)
+            sub, sub_conf = self._cluster_partition([texts[i] for i in idx], emb[idx], keep_whole, min_size)
             grouped = sub != UNGROUPED
             raw[idx[grouped]] = next_id + sub[grouped]
             conf[idx] = np.where(grouped, sub_conf, 0.0)
@@ -135,7 +142,7 @@ class MisconceptionClusterer:
         return Clustering(labels, conf, self._info(labels, texts, ans if answers is not None else None, key))
 
     # ------------------------------------------------------------------------------------------- steps
-    def _cluster_partition(self, texts: list[str], emb: np.ndarray, keep_whole: bool):
+    def _cluster_partition(self, texts: list[str], emb: np.ndarray, keep_whole: bool, min_size: int):
         """Labels (>= 0 or UNGROUPED) and confidence for one partition, shape (m,) each."""
         canon = [_canonical_text(t) for t in texts]
         uniq = sorted(set(canon))
@@ -162,7 +169,7 @@ class MisconceptionClusterer:
             svd = TruncatedSVD(n_components=dims, n_iter=3, random_state=self.random_state)
             x = _unit_rows(svd.fit_transform(x))
         ulab = self._agglomerate(x)
-        ulab, uconf = self._absorb_small(x, ulab, weight)
+        ulab, uconf = self._absorb_small(x, ulab, weight, min_size)
         return ulab[inv], uconf[inv]
 
     def _agglomerate(self, x: np.ndarray) -> np.ndarray:
@@ -187,17 +194,17 @@ class MisconceptionClusterer:
         lookup[used] = clab
         return lookup[km.labels_]
 
-    def _absorb_small(self, x: np.ndarray, ulab: np.ndarray, weight: np.ndarray):
-        """Dissolve groups under ``min_group_size`` responses; (labels, confidence) per unique text."""
+    def _absorb_small(self, x: np.ndarray, ulab: np.ndarray, weight: np.ndarray, min_size: int):
+        """Dissolve groups under ``min_size`` responses; (labels, confidence) per unique text."""
         _, ulab = np.unique(ulab, return_inverse=True)
         sizes = np.bincount(ulab, weights=weight)
-        big = np.flatnonzero(sizes >= self.min_group_size)
+        big = np.flatnonzero(sizes >= min_size)
         if len(big) == 0:  # everyone differs from everyone: one group, low confidence
             centre = _unit_rows(x.mean(0, keepdims=True))[0]
             return np.zeros(len(x), dtype=int), 0.5 * np.clip(x @ centre, 0.0, 1.0)
         centres = _unit_rows(np.vstack([(x[ulab == g] * weight[ulab == g, None]).sum(0) for g in big]))
         sims = x @ centres.T
-        small = sizes[ulab] < self.min_group_size
+        small = sizes[ulab] < min_size
         out = np.full(len(x), UNGROUPED, dtype=int)
         conf = np.zeros(len(x))
         rank = np.searchsorted(big, ulab[~small])
