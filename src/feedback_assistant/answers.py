@@ -12,6 +12,7 @@ and a teacher's key states which form is expected.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _LATEX_WRAPPERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
@@ -57,6 +58,7 @@ def _word_number(s: str) -> str | None:
     return str((_TENS.get(m.group(1) or "", 0)) + (_UNITS.get(m.group(2) or "", 0)))
 
 
+@functools.lru_cache(maxsize=100_000)
 def normalise_answer(a: str) -> str:
     """The canonical form of an answer, for comparing and grouping.
 
