@@ -77,3 +77,16 @@ def test_help_does_not_load_the_model():
     code = "import sys; from feedback_assistant import cli; cli.build_parser(); print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+def test_an_unforeseen_reader_failure_is_bad_input_not_a_crash(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "odd.csv"
+    path.write_text("Student,Response\nA,x\n")
+
+    def explode(*_, **__):
+        raise KeyError("something no rule foresaw")
+
+    monkeypatch.setattr("feedback_assistant.tickets.read_tickets", explode)
+    assert cli.main(["analyze", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "could not be read as an exit ticket" in err[0]

@@ -88,14 +88,24 @@ def analyze_command(args, *, embedder=None) -> int:
     from .export import write_outputs
     from .tickets import read_tickets
 
-    tickets = read_tickets(
-        path,
-        response_col=args.response_col,
-        answer_col=args.answer_col,
-        question_col=args.question_col,
-        student_col=args.student_col,
-        section_col=args.section_col,
-    )
+    from .records import FeedbackAssistantError, TicketFormatError
+
+    try:
+        tickets = read_tickets(
+            path,
+            response_col=args.response_col,
+            answer_col=args.answer_col,
+            question_col=args.question_col,
+            student_col=args.student_col,
+            section_col=args.section_col,
+        )
+    except FeedbackAssistantError:
+        raise
+    except Exception as exc:  # a file no reader rule foresaw is still bad input, not a crash
+        raise TicketFormatError(
+            f"'{path.name}' could not be read as an exit ticket ({type(exc).__name__}). Export it again from your "
+            "form tool as CSV or XLSX, or open it in a spreadsheet and save it as CSV UTF-8."
+        ) from exc
     keys = {"": args.key} if args.key else None
     library = _open_library(args)
     analysis = pipeline.analyze(
