@@ -1,0 +1,189 @@
+"""Tests for reasoning_match: moving a response to another answer's group when its reasoning belongs there."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from feedback_assistant.reasoning_match import compute_evidence, reassign_across_answers
+from feedback_assistant.records import UNGROUPED
+
+
+def _blob(centre: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
+    x = centre[None, :] + noise * rng.standard_normal((n, len(centre)))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _two_answers(extra: np.ndarray) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Six responses chose "4" (near e0), six chose "6" (near e1), plus one extra response that chose "6"."""
+    rng = np.random.default_rng(0)
+    d = 8
+    e0, e1 = np.eye(d)[0], np.eye(d)[1]
+    emb = np.vstack([_blob(e0, 6, rng), _blob(e1, 6, rng), extra[None, :] / np.linalg.norm(extra)])
+    answers = ["4"] * 6 + ["6"] * 7
+    labels = np.array([0] * 6 + [1] * 7)
+    texts = [f"response {chr(97 + i)}" for i in range(len(answers))]
+    return texts, emb, answers, labels
+
+
+def test_response_whose_neighbours_sit_under_another_answer_moves():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    assert out[-1] == 0
+    assert conf[-1] >= 0.8
+    np.testing.assert_array_equal(out[:-1], labels[:-1])
+
+
+def test_borderline_response_stays():
+    extra = np.eye(8)[0] + np.eye(8)[1]  # halfway between the two answers
+    texts, emb, answers, labels = _two_answers(extra)
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    np.testing.assert_array_equal(out, labels)
+    assert conf[-1] < 1.0
+
+
+def test_margin_threshold_blocks_a_move_the_vote_alone_would_make():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8,
+                                     min_margin=5.0)
+    np.testing.assert_array_equal(out, labels)
+
+
+def test_moves_into_the_subgroup_holding_its_neighbours():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    labels = labels.copy()
+    labels[:6] = [5, 5, 5, 5, 5, 7]  # answer "4" already split into groups 5 and 7
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    assert out[-1] == 5
+
+
+def test_result_does_not_depend_on_row_order():
+    rng = np.random.default_rng(3)
+    d = 6
+    emb = np.vstack([_blob(np.eye(d)[j], 7, rng, noise=0.4) for j in range(3)])
+    answers = [a for a in "ABC" for _ in range(7)]
+    labels = np.repeat([0, 1, 2], 7)
+    texts = [f"I added {i % 4} and {i % 3}" for i in range(len(answers))]
+    emb[4] = emb[4 + 7]  # a duplicate pair under different answers creates a tie
+    out, conf = reassign_across_answers(texts, emb, answers, labels, min_vote=0.6, min_margin=0.0)
+    for seed in range(5):
+        perm = np.random.default_rng(seed).permutation(len(answers))
+        out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm],
+                                                [answers[i] for i in perm], labels[perm], min_vote=0.6,
+                                                min_margin=0.0)
+        np.testing.assert_array_equal(out_p, out[perm])
+        np.testing.assert_allclose(conf_p, conf[perm])
+
+
+MOVER = "120 divided by 5 is 24, times 3 so the answer is 72"
+
+
+def _fractions_class(extra_text: str, extra_near_right: bool):
+    """Six chose 72 ("a fifth is 24, times 3 is 72"), six chose 24 ("a fifth of 120 is 24"), one more 24."""
+    rng = np.random.default_rng(5)
+    e0, e1 = np.eye(8)[0], np.eye(8)[1]
+    right = [f"120 divided by 5 is 24 and 24 times 3 makes 72{'!' * i}" for i in range(6)]
+    wrong = [f"a fifth of 120 is 24{'!' * i}" for i in range(6)]
+    extra = (e0 if extra_near_right else e1) + 0.02 * np.eye(8)[2]
+    emb = np.vstack([_blob(e0, 6, rng), _blob(e1, 6, rng), extra[None, :] / np.linalg.norm(extra)])
+    return right + wrong + [extra_text], emb, ["72"] * 6 + ["24"] * 7, np.array([3] * 6 + [8] * 7)
+
+
+def test_response_stating_another_chosen_answer_with_matching_reasoning_moves():
+    texts, emb, answers, labels = _fractions_class(MOVER, True)
+    out, conf = reassign_across_answers(texts, emb, answers, labels)
+    assert out[-1] == 3
+    assert 0.5 < conf[-1] <= 1.0
+    np.testing.assert_array_equal(out[:-1], labels[:-1])
+
+
+def test_stating_another_answer_is_not_enough_when_the_reasoning_matches_its_own():
+    texts, emb, answers, labels = _fractions_class("a fifth of 120 is 24 so the answer is 72", False)
+    ev = compute_evidence(texts, emb, answers, labels)
+    assert ev.partitions[ev.stated[-1]] == "72" and ev.stated_margin[-1] < 0
+    out, _ = reassign_across_answers(texts, emb, answers, labels)
+    np.testing.assert_array_equal(out, labels)
+
+
+def test_reasoning_alone_moves_nobody_by_default():
+    texts, emb, answers, labels = _fractions_class("120 divided by 5 is 24 and 24 times 3", True)
+    out, _ = reassign_across_answers(texts, emb, answers, labels)
+    np.testing.assert_array_equal(out, labels)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, min_vote=0.8, min_margin=0.1)
+    assert out[-1] == 3
+
+
+def test_stated_rule_is_row_order_invariant():
+    texts, emb, answers, labels = _fractions_class(MOVER, True)
+    out, conf = reassign_across_answers(texts, emb, answers, labels)
+    perm = np.random.default_rng(2).permutation(len(texts))
+    out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm], [answers[i] for i in perm],
+                                            labels[perm])
+    np.testing.assert_array_equal(out_p, out[perm])
+    np.testing.assert_allclose(conf_p, conf[perm])
+
+
+def test_text_similarity_moves_a_response_the_embedding_alone_cannot_place(fake_embedder):
+    texts = ["I added the tops and added the bottoms"] * 4 + ["I multiplied across the numerators"] * 4 + [
+        "I added the tops and added the bottoms"]
+    answers = ["5/7"] * 4 + ["6/12"] * 5
+    labels = np.array([0] * 4 + [1] * 5)
+    emb = fake_embedder.encode(texts)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, k=3, min_vote=0.8)
+    assert out[-1] == 0
+    np.testing.assert_array_equal(out[:-1], labels[:-1])
+
+
+def test_ungrouped_rows_are_left_alone_and_do_not_vote():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    labels = labels.copy()
+    labels[:6] = UNGROUPED  # nobody grouped under "4" any more: the extra response has nowhere to go
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    np.testing.assert_array_equal(out, labels)
+    assert (conf[:6] == 0).all()
+
+
+def test_single_answer_class_never_moves():
+    rng = np.random.default_rng(1)
+    emb = _blob(np.eye(4)[0], 5, rng)
+    out, conf = reassign_across_answers(["a"] * 5, emb, ["x"] * 5, np.zeros(5, dtype=int))
+    np.testing.assert_array_equal(out, np.zeros(5))
+    assert (conf == 1.0).all()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_tiny_classes(n):
+    emb = np.eye(4)[:n] if n else np.zeros((0, 4))
+    answers = ["a", "b", "b"][:n]
+    labels = np.array([0, 1, 1][:n], dtype=int)
+    out, conf = reassign_across_answers([f"t{i}" for i in range(n)], emb, answers, labels)
+    assert out.shape == (n,) and conf.shape == (n,)
+    assert set(out.tolist()) <= set(labels.tolist())
+    assert ((conf >= 0) & (conf <= 1)).all()
+
+
+def test_small_partition_needs_a_big_enough_target():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8,
+                                     min_target_size=7)
+    np.testing.assert_array_equal(out, labels)
+
+
+def test_evidence_reports_the_vote_and_margin():
+    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+    texts, emb, answers, labels = _two_answers(extra)
+    ev = compute_evidence(texts, emb, answers, labels, k=5, text_weight=0.0)
+    assert ev.partitions == ("4", "6")
+    assert ev.best_other[-1] == 0 and ev.other_share[-1] == 1.0
+    assert ev.margin[-1] > 0.5
+    assert ev.own_share[6] == 1.0 and ev.best_other[6] == -1  # its 5 neighbours all chose "6"
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="one row per response"):
+        reassign_across_answers(["a", "b"], np.eye(2), ["x"], np.array([0, 0]))
