@@ -7,13 +7,16 @@ BIN := $(VENV)/bin
 SAMPLE ?= sample_responses/grade5_fractions.csv
 PORT ?= 8501
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test lint install install-test bench clean
 
 run: $(VENV)/.installed
 	FEEDBACK_ASSISTANT_SAMPLE=$(SAMPLE) $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks app.py pages
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

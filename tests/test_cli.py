@@ -7,8 +7,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import SAMPLES
+
 from feedback_assistant import cli
 from feedback_assistant.records import UNGROUPED
 from feedback_assistant.tickets import read_tickets

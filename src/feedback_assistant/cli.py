@@ -86,9 +86,8 @@ def analyze_command(args, *, embedder=None) -> int:
     # Heavy imports (pandas, torch) only once the input is known to be there: bad input fails at once.
     from . import pipeline
     from .export import write_outputs
-    from .tickets import read_tickets
-
     from .records import FeedbackAssistantError, TicketFormatError
+    from .tickets import read_tickets
 
     try:
         tickets = read_tickets(

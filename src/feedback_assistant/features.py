@@ -97,7 +97,6 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
     """
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
-
     from sklearn.preprocessing import normalize
 
     docs = [normalise_answer(t) for t in texts]

@@ -23,7 +23,6 @@ Status:
 from __future__ import annotations
 
 import functools
-
 import re
 from collections import Counter
 from collections.abc import Sequence

@@ -24,7 +24,7 @@ import numpy as np
 from .feedback import EXPLAIN, MISCONCEPTION_KIND, draft_stem, draft_stems
 from .feedback import EXTENSION as EXTENSION_KIND
 from .labelling import describe_groups
-from .planning import make_plan, move_in_plan, plan_group_of
+from .planning import make_plan, move_in_plan
 from .records import (
     APPROVED,
     CHECK_IN,
