@@ -207,8 +207,8 @@ def _child_bertopic(csv: str, labels_path: str) -> dict:
             failed.append(f"{q}: {type(exc).__name__}: {exc}")
     stages["fit per question"] = time.perf_counter() - t
     np.save(labels_path, topics)
-    return {"stages": stages, "failed": failed, "topics": int(len(set(zip(df[MAP_COLUMNS["question_col"]],
-                                                                             topics.tolist()))))}
+    pairs = set(zip(df[MAP_COLUMNS["question_col"]], topics.tolist(), strict=True))
+    return {"stages": stages, "failed": failed, "topics": len(pairs)}
 
 
 class _TimedEmbedder:

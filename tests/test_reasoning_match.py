@@ -187,3 +187,12 @@ def test_evidence_reports_the_vote_and_margin():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one row per response"):
         reassign_across_answers(["a", "b"], np.eye(2), ["x"], np.array([0, 0]))
+
+
+def test_large_questions_query_only_stated_answers_and_move_the_same_students():
+    texts, emb, answers, labels = _fractions_class(MOVER, True)
+    full, full_conf = reassign_across_answers(texts, emb, answers, labels)
+    fast, fast_conf = reassign_across_answers(texts, emb, answers, labels, full_evidence_max=2)
+    np.testing.assert_array_equal(fast, full)
+    assert fast_conf[-1] == full_conf[-1]  # the moved student was measured
+    assert np.isnan(fast_conf[:-1]).any()  # students who state no other answer are not measured at scale

@@ -147,7 +147,8 @@ class MisconceptionClusterer:
             # students, joins them (reasoning_match.py; measured: beats grouping by the chosen answer alone).
             from .reasoning_match import reassign_across_answers
 
-            raw, conf = reassign_across_answers(texts, emb, ans, raw)
+            raw, moved_conf = reassign_across_answers(texts, emb, ans, raw)
+            conf = np.where(np.isnan(moved_conf), conf, moved_conf)
         raw = self._cap_ungrouped(raw, conf, texts, emb)
         labels = _renumber(raw, texts)
         conf = np.where(labels == UNGROUPED, 0.0, np.clip(conf, 0.0, 1.0))

@@ -114,40 +114,46 @@ def reasoning_vectors(texts: list[str], embeddings: np.ndarray, text_weight: flo
     return normalize(x)
 
 
-def _neighbours(x: sp.csr_matrix, k: int, dense_cols: int) -> list[np.ndarray]:
-    """For each row, its k nearest other rows (cosine) plus any tied with the k-th.
+def _neighbours(x: sp.csr_matrix, k: int, dense_cols: int, rows: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """For each query row (default all), its k nearest other rows (cosine) plus any tied with the k-th.
 
     Similarities are computed a block of rows at a time (the first ``dense_cols`` columns as a dense product,
     the rest sparse), so memory stays near ``_BLOCK_CELLS`` floats whatever n is.
+
+    Returns:
+        query row -> array of its neighbours' rows.
     """
     m = x.shape[0]
+    rows = np.arange(m) if rows is None else np.asarray(rows, dtype=int)
     q = min(m - 1, k + _EXTRA_FOR_TIES)
     dense = x[:, :dense_cols].toarray()
     rest = x[:, dense_cols:].tocsr()
     rest_t = rest.T.tocsc()
     step = max(1, _BLOCK_CELLS // max(m, 1))
-    out = []
-    for start in range(0, m, step):
-        stop = min(m, start + step)
-        sim = dense[start:stop] @ dense.T
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(rows), step):
+        block = rows[start : start + step]
+        sim = dense[block] @ dense.T
         if rest.shape[1]:
-            sim += (rest[start:stop] @ rest_t).toarray()
+            sim += (rest[block] @ rest_t).toarray()
         sim = np.round(sim, _TIE_DECIMALS)
-        sim[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never your own neighbour
+        sim[np.arange(len(block)), block] = -np.inf  # never your own neighbour
         top = np.argpartition(-sim, q - 1, axis=1)[:, :q]  # q < m: the row itself (-inf) is never taken
-        for r in range(stop - start):
+        for r, row in enumerate(block):
             cand = top[r]
             cs = sim[r, cand]
             kth = np.sort(cs)[::-1][min(k, q) - 1]
-            out.append(cand[cs >= kth])
+            out[int(row)] = cand[cs >= kth]
     return out
 
 
 def compute_evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labels: np.ndarray,
-                     k: int = 5, text_weight: float = 0.5) -> Evidence:
+                     k: int = 5, text_weight: float = 0.5, stated_only: bool = False) -> Evidence:
     """The evidence ``reassign_across_answers`` decides on (exposed for benchmarks and the UI).
 
-    Args and shapes as in ``reassign_across_answers``.
+    Args and shapes as in ``reassign_across_answers``; with ``stated_only`` the neighbour votes are computed
+    only for responses that state another answer (the only ones the stated-answer rule can move), and the
+    others get ``own_share`` NaN - linear time on large questions.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -179,17 +185,21 @@ def compute_evidence(texts: list[str], embeddings: np.ndarray, answers: list[str
     with np.errstate(divide="ignore", invalid="ignore"):
         cos = dots / np.sqrt(np.maximum(sq, 1e-12))[None, :]
         own_cos = np.where(psize[gpart] > 1, own_dot / np.sqrt(np.maximum(own_sq, 1e-12)), 0.0)
-    nb_idx = _neighbours(x, k, dense_cols=np.asarray(embeddings).shape[1])
+    said_of = {r: _stated_partition(texts[i], partitions, gpart[r]) for r, i in enumerate(grouped)}
+    queries = np.array([r for r, said in said_of.items() if said >= 0], dtype=int) if stated_only else None
+    nb_idx = _neighbours(x, k, dense_cols=np.asarray(embeddings).shape[1], rows=queries)
+    if stated_only:
+        ev.own_share[grouped] = np.nan
     largest = {}  # per answer: its largest group (ties: smallest id)
     for j in range(len(partitions)):
         vals, counts = np.unique(glab[gpart == j], return_counts=True)
         largest[j] = vals[np.argmax(counts)]
     for r, i in enumerate(grouped):
-        nb = nb_idx[r]
-        if len(nb) == 0:
+        nb = nb_idx.get(r)
+        if nb is None or len(nb) == 0:
             continue
         votes = np.bincount(gpart[nb], minlength=len(partitions)).astype(float) / len(nb)
-        said = _stated_partition(texts[i], partitions, gpart[r])
+        said = said_of[r]
         if said >= 0:
             ev.stated[i] = said
             ev.stated_share[i] = votes[said]
@@ -218,7 +228,7 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
                             labels: np.ndarray, *, k: int = 5, text_weight: float = 0.5,
                             min_stated_margin: float | None = 0.1, min_stated_vote: float = 0.2,
                             min_vote: float | None = None, min_margin: float = 0.2,
-                            min_target_size: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                            min_target_size: int = 2, full_evidence_max: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Move responses whose reasoning clearly matches another answer's group into that group.
 
     Two rules, both decided from the input grouping at once:
@@ -244,6 +254,9 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
         min_vote: share of neighbours the reasoning-only rule needs under one other answer; None turns it off.
         min_margin: cosine margin the reasoning-only rule needs.
         min_target_size: the other answer must hold at least this many grouped responses.
+        full_evidence_max: above this many responses (and with the reasoning-only rule off), neighbour votes
+            are computed only for responses that state another answer; the others' confidence is NaN
+            ("not measured": keep the caller's own).
 
     Returns:
         ``(labels, confidence)``: (n,) group ids after the moves (each one an input group id; inside the
@@ -265,7 +278,8 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
     conf = np.where(labels == UNGROUPED, 0.0, 1.0)
     if n == 0:
         return out, conf
-    ev = compute_evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight)
+    stated_only = min_vote is None and n > full_evidence_max
+    ev = compute_evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight, stated_only=stated_only)
     grouped = labels != UNGROUPED
     conf[grouped] = ev.own_share[grouped]
     if min_vote is not None:
