@@ -36,7 +36,7 @@ class _CountingModel:
 
 def test_identical_responses_are_embedded_once_and_cached(tmp_path, monkeypatch):
     model = _CountingModel()
-    monkeypatch.setattr("feedback_assistant.embedding.load_model", lambda path=None: model)
+    monkeypatch.setattr("feedback_assistant.embedding.load_model", lambda path=None, dtype="float32": model)
     emb = MiniLMEmbedder(cache=EmbeddingCache(tmp_path), batch_size=2)
     calls = []
     out = emb.encode(["1/3", " 1/3 ", "3/9", "1/3"], progress=lambda d, t: calls.append((d, t)))
@@ -71,3 +71,20 @@ def test_real_model_loads_offline_and_groups_meaning(real_embedder, monkeypatch)
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_bf16_vectors_are_cached_apart_from_float32(tmp_path, monkeypatch):
+    from feedback_assistant.embedding import MODEL_NAME
+
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_EMBED_DTYPE", "bfloat16")
+    assert MiniLMEmbedder(cache=False).name == f"{MODEL_NAME}/bfloat16"
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_EMBED_DTYPE", "float32")
+    assert MiniLMEmbedder(cache=False).name == MODEL_NAME
+
+
+@pytest.mark.model
+def test_bf16_model_agrees_with_float32(tmp_path):
+    texts = ["I added the tops and the bottoms", "6/9 because 6 parts are shaded"]
+    a = MiniLMEmbedder(cache=False, dtype="float32").encode(texts)
+    b = MiniLMEmbedder(cache=False, dtype="bfloat16").encode(texts)
+    assert (a * b).sum(axis=1).min() > 0.99
