@@ -168,6 +168,9 @@ class MisconceptionClusterer:
         if len(uniq) == 1:
             return np.zeros(len(texts), dtype=int), np.ones(len(texts))
         if keep_whole:  # one group; confidence = how typical the reasoning is of the group (flags odd ones)
+            if len(uniq) > self.reduce_above:  # at scale the sentence embedding alone is typical enough
+                centre = _unit_rows((u_emb.T @ weight)[None, :])[0]
+                return np.zeros(len(texts), dtype=int), np.clip(u_emb @ centre, 0.0, 1.0)[inv]
             x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
                                    dense=False)
             centre = np.asarray(x.T @ weight, dtype=np.float64).ravel()
