@@ -7,6 +7,12 @@ import streamlit as st
 from feedback_assistant.records import APPROVED, UNGROUPED
 from feedback_assistant_app import downloads, state
 
+
+def _csv_button(where, ws, label: str, data: bytes, stem: str, **kwargs) -> None:
+    """A CSV download button named after the ticket (``<ticket>-<stem>.csv``); the page does not re-run."""
+    where.download_button(label, data, file_name=downloads.file_name(ws, stem, "csv"), mime=downloads.CSV,
+                          key=f"ex_{stem}", on_click="ignore", **kwargs)
+
 ws = state.require_analysis()
 st.title("Download")
 state.show_flash()
@@ -32,16 +38,8 @@ else:
 with st.container(border=True):
     st.markdown("**For students**")
     st.caption("One row per student (and question): paste the feedback column into your gradebook or LMS.")
-    st.download_button(
-        "Download feedback for each student (CSV)",
-        downloads.feedback_csv(ws),
-        file_name=downloads.file_name(ws, "feedback", "csv"),
-        mime=downloads.CSV,
-        key="ex_feedback",
-        on_click="ignore",
-        type="primary",
-        icon=":material/download:",
-    )
+    _csv_button(st, ws, "Download feedback for each student (CSV)", downloads.feedback_csv(ws), "feedback",
+                type="primary", icon=":material/download:")
 
 with st.container(border=True):
     st.markdown("**For tomorrow**")
@@ -52,35 +50,12 @@ with st.container(border=True):
     c1, c2, c3 = st.columns([1, 1, 1.3])
     with c1:
         downloads.handout_button(ws, key="ex_handout", type="primary")
-    c2.download_button(
-        "Rosters (CSV)",
-        downloads.rosters_csv(ws),
-        file_name=downloads.file_name(ws, "rosters", "csv"),
-        mime=downloads.CSV,
-        key="ex_rosters",
-        on_click="ignore",
-        icon=":material/groups:",
-    )
-    c3.download_button(
-        "Plan: one row per student (CSV)",
-        downloads.plan_csv(ws),
-        file_name=downloads.file_name(ws, "plan", "csv"),
-        mime=downloads.CSV,
-        key="ex_plan",
-        on_click="ignore",
-        icon=":material/table:",
-    )
+    _csv_button(c2, ws, "Rosters (CSV)", downloads.rosters_csv(ws), "rosters", icon=":material/groups:")
+    _csv_button(c3, ws, "Plan: one row per student (CSV)", downloads.plan_csv(ws), "plan", icon=":material/table:")
 
 with st.expander("All responses with their groups (CSV)"):
     st.caption("Every response with its group, status and next step — for your records.")
-    st.download_button(
-        "Responses (CSV)",
-        downloads.responses_csv(ws),
-        file_name=downloads.file_name(ws, "responses", "csv"),
-        mime=downloads.CSV,
-        key="ex_responses",
-        on_click="ignore",
-    )
+    _csv_button(st, ws, "Responses (CSV)", downloads.responses_csv(ws), "responses")
 
 n_ungrouped = sum(1 for r in ws.analysis.results for lab in r.labels if lab == UNGROUPED)
 if n_ungrouped:

@@ -12,12 +12,7 @@ from feedback_assistant_app.state import wkey
 
 
 def _edit(qi: int, gid: int, key: str) -> None:
-    text = str(st.session_state[key]).strip()
-    if not text:
-        state.flash("warning", "Feedback cannot be empty; the previous text was kept.")
-        state.reset_widgets(question=qi)
-        return
-    state.edit(qi, review.edit_stem, gid, text, keep=key)
+    state.edit_text(qi, review.edit_stem, gid, key, empty="Feedback cannot be empty; the previous text was kept.")
 
 
 def _approve(qi: int, gid: int, key: str) -> None:

@@ -12,12 +12,8 @@ from feedback_assistant_app.state import wkey
 
 
 def _rename(qi: int, gid: int, key: str) -> None:
-    label = " ".join(str(st.session_state[key]).split())
-    if not label:
-        state.flash("warning", "A group needs a name; the old name was kept.")
-        state.reset_widgets(question=qi)
-        return
-    state.edit(qi, review.rename_group, gid, label, keep=key)
+    state.edit_text(qi, review.rename_group, gid, key, empty="A group needs a name; the old name was kept.",
+                    clean=lambda text: " ".join(text.split()))
 
 
 def _status(qi: int, gid: int, key: str) -> None:

@@ -195,6 +195,20 @@ def edit(qi: int, fn: Callable[..., QuestionResult], *args, keep: str | None = N
     return True
 
 
+def edit_text(qi: int, fn: Callable[..., QuestionResult], group_id: int, key: str, *, empty: str,
+              clean: Callable[[str], str] = str.strip) -> None:
+    """Apply ``fn(result, group_id, text)`` with the text typed into widget ``key``.
+
+    Empty text is refused: the teacher sees ``empty`` and the widget shows the previous text again.
+    """
+    text = clean(str(st.session_state[key]))
+    if not text:
+        flash("warning", empty)
+        reset_widgets(question=qi)
+        return
+    edit(qi, fn, group_id, text, keep=key)
+
+
 def flash(kind: str, message: str) -> None:
     """Queue a message to show at the top of the next run (callbacks run before the page draws)."""
     st.session_state["fa_flash"] = (kind, message)
