@@ -35,6 +35,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 bench: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e ".[bench]" "torch==2.13.0"
 	$(BIN)/python benchmarks/cluster_quality.py
+	$(BIN)/python benchmarks/text_ceiling.py
 	$(BIN)/python benchmarks/speed.py
 
 clean:

@@ -10,6 +10,10 @@ One run prints, per dataset and class size, a table comparing this project's clu
   HDBSCAN(min_cluster_size=10)
 - ``oracle``: the gold grouping itself (its teacher-action saving is the ceiling)
 
+Datasets: MAP and Beetle (real students, ``../shared/datasets/``), and ``synthetic``: the project's own made-up
+explanations in ``training_data/`` (112 maths and science questions, gold = the reasoning group we wrote), a
+check on questions the pipeline was never tuned on.
+
 In the "answer" variant the baselines see the answer as a one-hot block appended to the embedding.
 
 Metrics, on rows with a gold label (MAP's ``*_Neither`` rows are clustered but left out of ARI / NMI / F1):
@@ -36,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _datasets import DATASETS, class_samples, load_beetle, load_map, with_embeddings  # noqa: E402
+from _datasets import class_samples, load_beetle, load_map, load_synthetic, with_embeddings  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from feedback_assistant.answers import extract_final_answer, normalise_answer  # noqa: E402
@@ -206,7 +210,9 @@ def loqo(name: str, df, emb, seeds, size: int = 30,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, class size 30 only, no whole questions")
-    ap.add_argument("--dataset", default="all", choices=["map", "beetle", "all"])
+    ap.add_argument("--dataset", default="all", choices=["map", "beetle", "synthetic", "all"],
+                    help="synthetic: the project's own made-up explanations (training_data/), a check on data "
+                         "that was never used for tuning")
     ap.add_argument("--sizes", default="30,150,all", help="comma list of class sizes; 'all' = whole question")
     ap.add_argument("--seeds", type=int, default=5, help="samples per question and size")
     ap.add_argument("--methods", default=",".join(METHODS))
@@ -218,11 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(2 if args.quick else args.seeds))
     methods = args.methods.split(",")
     variants = args.variants.split(",")
-    loaders = {"map": load_map, "beetle": load_beetle}
-    for name in (["map", "beetle"] if args.dataset == "all" else [args.dataset]):
+    loaders = {"map": load_map, "beetle": load_beetle, "synthetic": load_synthetic}
+    for name in (["map", "beetle", "synthetic"] if args.dataset == "all" else [args.dataset]):
         df = loaders[name]()
         if df is None:
-            print(f"\n## {name}: skipped - dataset not found under {DATASETS}")
+            print(f"\n## {name}: skipped - dataset not found (see benchmarks/_datasets.py for where it is read)")
             continue
         t0 = time.perf_counter()
         df, emb = with_embeddings(df, name)
