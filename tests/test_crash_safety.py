@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -204,3 +205,40 @@ def test_two_store_objects_see_each_others_commits(db_url):
     assert texts == ["Edited again."]
     first.close()
     second.close()
+
+
+class _LockedCursor:
+    """A cursor whose journal-mode PRAGMAs fail with ``error`` the first ``fails`` times (another process has
+    the file to itself)."""
+
+    def __init__(self, fails: int, error: str = "database is locked"):
+        self.fails, self.error, self.calls = fails, error, []
+
+    def execute(self, sql: str):
+        self.calls.append(sql)
+        if self.fails:
+            self.fails -= 1
+            raise sqlite3.OperationalError(self.error)
+        self.mode = "wal" if sql.endswith("WAL") else getattr(self, "mode", "delete")
+        return self
+
+    def fetchone(self):
+        return (self.mode,)
+
+
+def test_opening_while_another_process_switches_the_journal_waits_instead_of_failing():
+    from feedback_assistant.storage import _enable_wal
+
+    cur = _LockedCursor(fails=3)
+    _enable_wal(cur)
+    assert cur.calls[-1] == "PRAGMA journal_mode = WAL"
+    assert cur.mode == "wal"
+
+
+def test_a_journal_error_other_than_locked_is_not_retried():
+    from feedback_assistant.storage import _enable_wal
+
+    cur = _LockedCursor(fails=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _enable_wal(cur)
+    assert len(cur.calls) == 1

@@ -20,6 +20,8 @@ goes under it; otherwise each response goes under its own ``Response.section`` (
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,6 +145,24 @@ def alembic_config(url: str):
     return cfg
 
 
+def _enable_wal(cur) -> None:
+    """Switch the SQLite file to write-ahead logging (kept in the file), waiting while another process holds it.
+
+    Changing the journal mode needs the file to itself and SQLite does not wait for it (busy_timeout does not
+    apply), so two programs opening a new history file at once would fail with "database is locked": retry.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _make_engine(url: str) -> sa.Engine:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -157,7 +177,7 @@ def _make_engine(url: str) -> sa.Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
