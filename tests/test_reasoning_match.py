@@ -43,11 +43,14 @@ def test_borderline_response_stays():
     assert conf[-1] < 1.0
 
 
-def test_margin_threshold_blocks_a_move_the_vote_alone_would_make():
+@pytest.mark.parametrize("blocker", [{"min_margin": 5.0}, {"min_target_size": 7}],
+                         ids=["margin too small", "target group too small"])
+def test_a_threshold_blocks_a_move_the_vote_alone_would_make(blocker):
     extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
     texts, emb, answers, labels = _two_answers(extra)
-    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8,
-                                     min_margin=5.0)
+    moved, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    assert not np.array_equal(moved, labels)  # without the threshold the vote moves the student
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8, **blocker)
     np.testing.assert_array_equal(out, labels)
 
 
@@ -164,14 +167,6 @@ def test_tiny_classes(n):
     assert out.shape == (n,) and conf.shape == (n,)
     assert set(out.tolist()) <= set(labels.tolist())
     assert ((conf >= 0) & (conf <= 1)).all()
-
-
-def test_small_partition_needs_a_big_enough_target():
-    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
-    texts, emb, answers, labels = _two_answers(extra)
-    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8,
-                                     min_target_size=7)
-    np.testing.assert_array_equal(out, labels)
 
 
 def test_evidence_reports_the_vote_and_margin():
