@@ -11,7 +11,7 @@ One run prints, per dataset and class size, a table comparing this project's clu
 - ``oracle``: the gold grouping itself (its teacher-action saving is the ceiling)
 
 Datasets: MAP and Beetle (real students, ``../shared/datasets/``), and ``synthetic``: the project's own made-up
-explanations in ``training_data/`` (112 maths and science questions, gold = the reasoning group we wrote), a
+explanations in ``research/training_data/`` (112 maths and science questions, gold = the reasoning group we wrote), a
 check on questions the pipeline was never tuned on.
 
 In the "answer" variant the baselines see the answer as a one-hot block appended to the embedding.
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, class size 30 only, no whole questions")
     ap.add_argument("--dataset", default="all", choices=["map", "beetle", "synthetic", "all"],
-                    help="synthetic: the project's own made-up explanations (training_data/), a check on data "
+                    help="synthetic: the project's own made-up explanations (research/training_data/), a check on data "
                          "that was never used for tuning")
     ap.add_argument("--sizes", default="30,150,all", help="comma list of class sizes; 'all' = whole question")
     ap.add_argument("--seeds", type=int, default=5, help="samples per question and size")

