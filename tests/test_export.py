@@ -19,8 +19,9 @@ from feedback_assistant.export import (
     student_feedback_frame,
     write_outputs,
 )
+from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import UNGROUPED, Analysis, ColumnMap, Response
-from feedback_assistant.review import approve_stem, assemble, edit_stem
+from feedback_assistant.review import approve_stem, edit_stem
 
 Q1 = "What fraction is NOT shaded? (6 of 9 shaded)"
 Q2 = "Which is bigger, 3/8 or 3/5?"

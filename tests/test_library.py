@@ -17,8 +17,9 @@ from feedback_assistant.library import (
     default_library_path,
     topic_of,
 )
+from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import APPROVED, DRAFT, MISCONCEPTION, ON_TARGET, Group, Response
-from feedback_assistant.review import approve_stem, assemble, edit_stem, rename_group
+from feedback_assistant.review import approve_stem, edit_stem, rename_group
 
 QUESTION = "What is 1/3 + 1/6?"
 YESTERDAY = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import (
     APPROVED,
     CHECK_IN,
@@ -20,7 +21,6 @@ from feedback_assistant.records import (
 from feedback_assistant.review import (
     EditError,
     approve_stem,
-    assemble,
     edit_stem,
     merge_groups,
     move_response,

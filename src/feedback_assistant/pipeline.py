@@ -6,16 +6,36 @@ part without touching the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from .records import UNGROUPED, Analysis, Clusterer, Embedder, QuestionResult, Response, RowAccountingError
+from .feedback import EXPLAIN, MISCONCEPTION_KIND, draft_stems
+from .feedback import EXTENSION as EXTENSION_KIND
+from .labelling import describe_groups
+from .planning import make_plan
+from .records import (
+    DRAFT,
+    MISCONCEPTION,
+    ON_TARGET,
+    STATUSES,
+    UNCLEAR,
+    UNGROUPED,
+    Analysis,
+    Clusterer,
+    Embedder,
+    QuestionResult,
+    Response,
+    RowAccountingError,
+)
 
 StageProgress = Callable[[int, int, str], None]
 
 EMBED_STAGE = "Reading responses"
 GROUP_STAGE = "Grouping responses"
+
+_KIND_OF_STATUS = {ON_TARGET: EXTENSION_KIND, MISCONCEPTION: MISCONCEPTION_KIND, UNCLEAR: EXPLAIN}
 
 
 def default_embedder() -> Embedder:
@@ -72,8 +92,6 @@ def analyze_question(
     Returns:
         the ``QuestionResult``; every response appears once, blank ones as ``UNGROUPED``.
     """
-    from .review import assemble
-
     labels = np.full(len(responses), UNGROUPED, dtype=int)
     confidence = np.zeros(len(responses), dtype=float)
     filled = [i for i, r in enumerate(responses) if not r.is_blank]
@@ -98,6 +116,88 @@ def analyze_question(
     )
     check_rows(question, len(responses), result)
     return result
+
+
+def assemble(
+    question: str,
+    responses: Sequence[Response],
+    labels: Sequence[int],
+    confidence: Sequence[float],
+    vectors: np.ndarray | None,
+    key: str | None = None,
+    library=None,
+    max_group_size: int = 6,
+    topic: str | None = None,
+) -> QuestionResult:
+    """Label the groups, draft their stems (with library suggestions) and plan tomorrow, for one question.
+
+    Args:
+        question: the question.
+        responses: its responses, in input order (blank ones included).
+        labels: shape (n,), group id per response; ``UNGROUPED`` for blank or not grouped.
+        confidence: shape (n,), 0..1 per response.
+        vectors: shape (n, dim) embeddings aligned with ``responses``, or None.
+        key: the answer key, if given.
+        library: a ``MisconceptionLibrary`` whose approved labels and stems are offered as suggestions, or
+            None.
+        max_group_size: largest next-day group.
+        topic: the library topic (default the question).
+
+    Returns:
+        the ``QuestionResult``.
+    """
+    responses = tuple(responses)
+    lab = tuple(int(x) for x in labels)
+    conf = tuple(float(x) for x in confidence)
+    if not (len(lab) == len(conf) == len(responses)):
+        raise ValueError(f"{len(responses)} responses but {len(lab)} labels and {len(conf)} confidences")
+    groups = describe_groups(question, responses, lab, vectors, key)
+    stems = draft_stems(question, groups, key, has_ungrouped=UNGROUPED in lab)
+    if library is not None:
+        suggestions = library.suggest(question, groups, lab, vectors, topic=topic)
+        if suggestions:
+            groups, stems = _apply_suggestions(groups, stems, suggestions)
+    plan = make_plan(question, responses, lab, groups, max_group_size, vectors=vectors)
+    return QuestionResult(
+        question=question,
+        responses=responses,
+        labels=lab,
+        confidence=conf,
+        groups=groups,
+        stems=stems,
+        plan=plan,
+        key=key,
+        max_group_size=max_group_size,
+        vectors=vectors,
+    )
+
+
+def _apply_suggestions(groups, stems, suggestions):
+    """Library entries replace the drafted label and stem (and the status, unless an answer key set it)."""
+    out_groups = []
+    for g in groups:
+        e = suggestions.get(g.group_id)
+        if e is None:
+            out_groups.append(g)
+            continue
+        status = g.status if g.status_confirmed or e.status not in STATUSES else e.status
+        out_groups.append(replace(g, label=e.label, status=status))
+    labels_taken: dict[str, int] = {}
+    for g in out_groups:
+        labels_taken[g.label] = labels_taken.get(g.label, 0) + 1
+    out_groups = [
+        g if labels_taken[g.label] == 1 or g.group_id in suggestions else replace(g, label=f"{g.label} (new)")
+        for g in out_groups
+    ]
+    status_of = {g.group_id: g.status for g in out_groups}
+    out_stems = []
+    for s in stems:
+        e = suggestions.get(s.group_id)
+        if e is not None:
+            kind = _KIND_OF_STATUS.get(status_of[s.group_id], s.kind)
+            s = replace(s, text=e.text, drafted=e.text, state=DRAFT, kind=kind, from_library=True)
+        out_stems.append(s)
+    return tuple(out_groups), tuple(out_stems)
 
 
 def check_rows(question: str, expected: int, result: QuestionResult) -> None:
