@@ -88,7 +88,7 @@ class SqlLibraryStore:
                 conn.execute(
                     self.store._insert(e)
                     .values(key_hash=key, **values)
-                    .on_conflict_do_update(index_elements=["key_hash"], set_=values)
+                    .on_conflict_do_update(index_elements=["owner", "key_hash"], set_=values)
                 )
                 if section_id is not None:
                     entry_id = conn.execute(sa.select(e.c.id).where(e.c.key_hash == key)).scalar_one()

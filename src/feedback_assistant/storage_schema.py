@@ -34,6 +34,11 @@ def _fk(name: str, target: str, nullable: bool = False) -> sa.Column:
     )
 
 
+def _owner() -> sa.Column:
+    """The teacher the row belongs to (their database role on a PLC server; see migration 0002)."""
+    return sa.Column("owner", sa.Text, nullable=False, server_default="", index=True)
+
+
 def _created() -> sa.Column:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
@@ -50,6 +55,7 @@ sections = sa.Table(
     "sections",
     metadata,
     _id(),
+    _owner(),
     _fk("teacher_id", "teachers"),
     sa.Column("name", sa.Text, nullable=False),
     _created(),
@@ -70,6 +76,7 @@ tickets = sa.Table(
     "tickets",
     metadata,
     _id(),
+    _owner(),
     _fk("section_id", "sections"),
     sa.Column("date", sa.Text, nullable=False, index=True),
     sa.Column("source_name", sa.Text, nullable=False, server_default=""),
@@ -82,6 +89,7 @@ ticket_questions = sa.Table(
     "ticket_questions",
     metadata,
     _id(),
+    _owner(),
     _fk("ticket_id", "tickets"),
     sa.Column(
         "question_id",
@@ -92,6 +100,7 @@ ticket_questions = sa.Table(
     ),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("answer_key", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("ticket_id", "question_id", name="uq_ticket_questions_ticket_id_question_id"),
 )
 
@@ -99,6 +108,7 @@ responses = sa.Table(
     "responses",
     metadata,
     _id(),
+    _owner(),
     _fk("ticket_question_id", "ticket_questions"),
     sa.Column("row", sa.Integer, nullable=False),
     sa.Column("source_row", sa.Integer, nullable=False),
@@ -118,6 +128,7 @@ groups = sa.Table(
     "response_groups",
     metadata,
     _id(),
+    _owner(),
     _fk("ticket_question_id", "ticket_questions"),
     sa.Column("group_id", sa.Integer, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
@@ -138,6 +149,7 @@ stems = sa.Table(
     "feedback_stems",
     metadata,
     _id(),
+    _owner(),
     _fk("ticket_question_id", "ticket_questions"),
     sa.Column("group_id", sa.Integer, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
@@ -156,6 +168,7 @@ plans = sa.Table(
     "plans",
     metadata,
     _id(),
+    _owner(),
     sa.Column(
         "ticket_question_id",
         sa.Integer,
@@ -171,6 +184,7 @@ plan_groups = sa.Table(
     "plan_groups",
     metadata,
     _id(),
+    _owner(),
     _fk("plan_id", "plans"),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -183,6 +197,7 @@ plan_members = sa.Table(
     "plan_members",
     metadata,
     _id(),
+    _owner(),
     _fk("plan_group_id", "plan_groups"),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("student", sa.Text, nullable=False),
@@ -193,6 +208,7 @@ overrides = sa.Table(
     "overrides",
     metadata,
     _id(),
+    _owner(),
     _fk("ticket_question_id", "ticket_questions"),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("row", sa.Integer, nullable=False),
@@ -203,7 +219,8 @@ library_entries = sa.Table(
     "library_entries",
     metadata,
     _id(),
-    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 of topic + label
+    _owner(),
+    sa.Column("key_hash", sa.String(64), nullable=False),  # sha256 of topic + label
     sa.Column("topic", sa.Text, nullable=False),
     sa.Column("topic_hash", sa.String(64), nullable=False, index=True),
     sa.Column("question", sa.Text, nullable=False),
@@ -214,16 +231,28 @@ library_entries = sa.Table(
     sa.Column("centroid", sa.LargeBinary, nullable=True),
     sa.Column("approved_at", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("owner", "key_hash", name="uq_library_entries_owner_key_hash"),
 )
 
 library_sources = sa.Table(
     "library_sources",
     metadata,
     _id(),
+    _owner(),
     _fk("entry_id", "library_entries"),
     _fk("section_id", "sections"),
     sa.UniqueConstraint("entry_id", "section_id", name="uq_library_sources_entry_id_section_id"),
 )
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Every table holding a class's data carries ``owner``; on a PLC server row-level security keys on it.
+OWNED_TABLES = tuple(tbl for tbl in metadata.sorted_tables if "owner" in tbl.c)
 
 # Deletion order for forgetting a section: children first (also enforced by ON DELETE CASCADE).
 CHILD_TABLES = (plan_members, plan_groups, plans, overrides, stems, groups, responses)
