@@ -11,8 +11,12 @@ from feedback_assistant.export import (
     BLANK_LABEL,
     OUTPUT_FILES,
     UNGROUPED_ROW_LABEL,
+    DraftsFileError,
+    approve_drafts,
+    feedback_drafts_frame,
     groups_frame,
     handout_html,
+    identifier_columns,
     plan_frame,
     responses_frame,
     rosters_frame,
@@ -42,6 +46,7 @@ ROWS = [  # (student, question, response, group)
 @pytest.fixture
 def analysis(fake_embedder):
     frame = pd.DataFrame(ROWS, columns=["Student", "Question", "Response", "planted"]).drop(columns="planted")
+    frame["Email Address"] = [f"s{i // 2}@school.example" for i in range(len(ROWS))]
     results = []
     for q in (Q1, Q2):
         idx = [i for i, row in enumerate(ROWS) if row[1] == q]
@@ -67,7 +72,7 @@ def test_responses_frame_adds_columns_aligned_by_row(analysis):
     out = responses_frame(analysis)
     assert len(out) == len(ROWS)
     assert list(out.columns[:3]) == ["Student", "Question", "Response"]
-    assert {"group_id", "group_label", "feedback", "next_step"} <= set(out.columns)
+    assert {"group_id", "group_label", "check", "feedback", "next_step"} <= set(out.columns)
     assert out.loc[7, "group_label"] == BLANK_LABEL and out.loc[7, "group_id"] == UNGROUPED
     assert out.loc[2, "feedback"] == "Check: which part does the question ask about?"
     assert out.loc[2, "next_step"].startswith("reteach: ")
@@ -111,12 +116,58 @@ def test_plan_and_rosters_hold_every_student_once_per_question(analysis):
     assert (rosters["size"] <= 2).all()
 
 
-def test_student_feedback_frame_is_lms_ready(analysis):
+def test_student_feedback_frame_holds_approved_text_only_and_keeps_the_email(analysis):
     out = student_feedback_frame(analysis)
-    assert list(out.columns) == ["student", "question", "feedback"]
-    assert len(out) == len(ROWS) and (out.feedback != "").all()
-    approved = student_feedback_frame(analysis, approved_only=True)
-    assert set(approved[approved.feedback != ""].student) == {"<b>Ben</b>", "Zoë"}
+    assert list(out.columns) == ["student", "Email Address", "question", "feedback", "state"]
+    assert len(out) == len(ROWS)  # rows in = rows out: unapproved students keep an empty cell and their state
+    approved = out[out.feedback != ""]
+    assert set(approved.student) == {"<b>Ben</b>", "Zoë"} and set(approved.question) == {Q1}
+    assert (approved.state == "approved").all() and set(out[out.feedback == ""].state) == {"draft"}
+    assert approved.set_index("student").loc["Zoë", "Email Address"] == "s3@school.example"
+    preview = student_feedback_frame(analysis, approved_only=False)
+    assert (preview.feedback != "").all()
+
+
+def test_drafts_frame_has_every_students_text_and_state(analysis):
+    drafts = feedback_drafts_frame(analysis)
+    assert list(drafts.columns) == [
+        "row", "student", "Email Address", "question", "group", "check", "state", "feedback"
+    ]
+    assert sorted(drafts.row) == list(range(len(ROWS))) and (drafts.feedback != "").all()
+    assert set(drafts.state) == {"approved", "draft"} and (drafts.check == 0).all()
+    ana = drafts[(drafts.student == "Ana") & (drafts.question == Q1)].iloc[0]
+    assert ana.feedback.startswith("You wrote “1/3 because 3/9 not shaded simplifies to 1/3” — that reasoning works")
+
+
+def test_approve_drafts_keeps_what_the_teacher_approved(analysis):
+    drafts = feedback_drafts_frame(analysis)
+    drafts.loc[0, ["state", "feedback"]] = [" Approved ", "Ana, well done — now try 2/6 another way."]
+    out = approve_drafts(drafts)
+    assert list(out.columns) == ["student", "Email Address", "question", "feedback", "state"]
+    assert out.loc[0, "feedback"] == "Ana, well done — now try 2/6 another way." and out.loc[0, "state"] == "approved"
+    assert set(out[out.feedback != ""].student) == {"Ana", "<b>Ben</b>", "Zoë"}
+    assert (out[out.state != "approved"].feedback == "").all()
+    drafts.loc[1, "state"] = "yes"
+    with pytest.raises(DraftsFileError, match=r"approved, draft or check; rows \[3\]"):
+        approve_drafts(drafts)
+    drafts.loc[1, ["state", "feedback"]] = ["approved", "  "]
+    with pytest.raises(DraftsFileError, match=r"Rows \[3\] .*feedback is empty"):
+        approve_drafts(drafts)
+    with pytest.raises(DraftsFileError, match="no 'state' column"):
+        approve_drafts(drafts.drop(columns="state"))
+
+
+def test_identifier_columns_are_found_by_their_headers():
+    frame = pd.DataFrame(columns=["Timestamp", "Email Address", "Student", "studentId", "LastName", "SIS_ID",
+                                  "QuestionId", "Response", "Score", "Period"])
+    cols = ColumnMap(response="Response", student="Student", question="QuestionId", section="Period")
+    assert identifier_columns(frame, cols) == ["Email Address", "studentId", "LastName", "SIS_ID"]
+
+
+def test_unconfirmed_statuses_say_suggested(analysis):
+    out = groups_frame(analysis)
+    assert set(out[out.group_id >= 0].status) <= {"on target (suggested)", "misconception (suggested)",
+                                                  "unclear (suggested)"}
 
 
 def test_handout_escapes_student_text_and_prints(analysis):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from feedback_assistant.feedback import (
+    ANSWER,
     CHECK_IN_TEXT,
+    CHECK_TEXT,
     EXPLAIN,
     EXTENSION,
     MISCONCEPTION_KIND,
+    OWN_WORDS,
     checkin_stem,
     checking_question,
     draft_stem,
     draft_stems,
     extension_question,
+    fill,
     quote,
 )
 from feedback_assistant.labelling import DONT_KNOW_LABEL
@@ -32,19 +36,31 @@ def group(
     )
 
 
-def test_misconception_stem_quotes_the_group_and_asks_a_checking_question():
-    g = group(
-        MISCONCEPTION,
-        "3/9",
-        ["3/9 because 3 are not shaded", "3/9 three are not shaded"],
-        label="3/9 — not shaded",
-    )
+def test_misconception_stem_is_a_template_that_quotes_nobody_and_asks_a_checking_question():
+    reps = ["3/9 because 3 are not shaded", "3/9 three are not shaded"]
+    g = group(MISCONCEPTION, "3/9", reps, label="3/9 — not shaded")
     stem = draft_stem(g, key="1/3")
     assert stem.kind == MISCONCEPTION_KIND and stem.state == DRAFT and stem.drafted == stem.text
-    assert "3/9" in stem.text and "not shaded" in stem.text
-    assert "can 3/9 be simplified?" in stem.text
+    assert OWN_WORDS in stem.text and ANSWER in stem.text
+    assert "can {answer} be simplified?" in stem.text
+    assert not any(rep in stem.text for rep in reps) and "not shaded" not in stem.text  # nobody's words
     assert "1/3" not in stem.text  # the key is never given away
     assert "good job" not in stem.text.lower()
+    mine = fill(stem.text, "3/9 cause I counted the white ones", "3/9", "not shaded")
+    assert mine == "You wrote “3/9 cause I counted the white ones” — now check: can 3/9 be simplified?"
+
+
+def test_fill_puts_in_only_the_students_own_answer_and_words():
+    template = f"You wrote “{OWN_WORDS}”. Is {ANSWER} right? Keep {{braces}} the teacher typed."
+    out = fill(template, "well first I looked at the picture and counted every part then 3 are not shaded", "3/9",
+               "not shaded")
+    assert out.startswith("You wrote “…") and "not shaded" in out and "Is 3/9 right?" in out
+    assert "{braces}" in out
+    assert fill(template, "no answer here", None) == (
+        "You wrote “no answer here”. Is your answer right? Keep {braces} the teacher typed."
+    )
+    assert "{" not in fill(CHECK_TEXT, "", None) and "“" not in fill(CHECK_TEXT, "", None)
+    assert fill("Nice work today.", "mine", "5") == "Nice work today."  # the teacher's words stay as typed
 
 
 def test_checking_question_follows_how_the_answer_relates_to_the_key():
@@ -70,7 +86,8 @@ def test_on_target_stem_asks_an_extension_question_that_fits_the_answer():
     g = group(ON_TARGET, "1/3", ["3/9 simplifies to 1/3"], label="1/3 — simplifies")
     stem = draft_stem(g)
     assert stem.kind == EXTENSION
-    assert "1/3" in stem.text and "Now try" in stem.text
+    assert "Now try" in stem.text and "3/9 simplifies" not in stem.text
+    assert "show 1/3 another way" in fill(stem.text, "i simplified 3/9 to 1/3", "1/3")
     assert "decimal" in extension_question("1/3")
     assert "fraction" in extension_question("0.25")
     assert "between" in extension_question("3/5", "Which is bigger, 3/8 or 3/5?")
@@ -81,14 +98,16 @@ def test_on_target_stem_asks_an_extension_question_that_fits_the_answer():
 def test_unclear_stem_asks_to_explain():
     g = group(UNCLEAR, None, ["the rectangle is shy"], label="rectangle is shy")
     stem = draft_stem(g)
-    assert stem.kind == EXPLAIN and "explain" in stem.text and "rectangle is shy" in stem.text
+    assert stem.kind == EXPLAIN and "explain" in stem.text and "rectangle is shy" not in stem.text
+    assert "“the rectangle is shy”" in fill(stem.text, "the rectangle is shy", None)
     unsure = draft_stem(group(UNCLEAR, None, ["idk", "not sure"], label=DONT_KNOW_LABEL))
     assert unsure.kind == EXPLAIN and "weren't sure" in unsure.text
 
 
-def test_word_answers_are_quoted_not_counted():
+def test_word_answers_fill_in_as_the_students_own_answer():
     g = group(MISCONCEPTION, "same", ["they are the same because both have 3"], label="same — both have 3")
-    assert draft_stem(g).text.startswith("You answered “same”")
+    text = fill(draft_stem(g).text, "they are the same size", "same")
+    assert text.startswith("You wrote “they are the same size” — now check:")
 
 
 def test_check_in_stem_is_for_ungrouped_responses():

@@ -22,6 +22,7 @@ from feedback_assistant.review import (
     EditError,
     approve_stem,
     edit_stem,
+    feedback_for,
     merge_groups,
     move_response,
     move_student_in_plan,
@@ -135,8 +136,21 @@ def test_approved_only_feedback_hides_drafts(result):
     out = approve_stem(result, 1)
     feedback = dict((r.row, text) for r, text in student_feedback(out, approved_only=True))
     rows_1 = group(out, 1).rows
-    assert all(feedback[r] == stem(out, 1).text for r in rows_1)
+    texts = {r.row: r.text for r in out.responses}
+    assert all(feedback[r].startswith(f"You wrote “{texts[r]}” — now check:") for r in rows_1)
     assert all(feedback[r] is None for r in group(out, 0).rows)
+    assert all(feedback_for(out, r, approved_only=True) == feedback[r] for r in texts)
+
+
+def test_each_student_reads_only_their_own_words(result):
+    """The privacy promise: no student's feedback holds a classmate's response (or any part of it)."""
+    for r, text in student_feedback(result):
+        for other in result.responses:
+            if other.row != r.row and len(other.text.split()) >= 3:
+                assert other.text not in text, (r.student, other.student)
+    cai = next(r for r in result.responses if r.student == "Cai")
+    edited = edit_stem(result, 0, "Hi! You said {answer}: “{own_words}”. {not_a_placeholder} stays.")
+    assert feedback_for(edited, cai.row) == f"Hi! You said 1/2: “{cai.text}”. {{not_a_placeholder}} stays."
 
 
 def test_override_personalises_one_student(result):
@@ -228,9 +242,12 @@ def test_set_status_confirms_redrafts_and_replans(result):
     assert g.status == MISCONCEPTION and g.status_confirmed
     assert stem(out, 3).kind == "misconception"
     assert all(next_step(out, r).startswith(RETEACH) for r in g.rows)
-    approved = approve_stem(result, 0)
-    kept = set_status(approved, 0, MISCONCEPTION)
-    assert stem(kept, 0) == stem(approved, 0)  # approved words are the teacher's: not redrafted
+    approved = edit_stem(result, 0, "Great reasoning!", approve=True)
+    changed = set_status(approved, 0, MISCONCEPTION)
+    assert stem(changed, 0).state == DRAFT and stem(changed, 0).kind == "misconception"  # re-drafted, un-approved
+    assert "Great reasoning" not in stem(changed, 0).text
+    same = set_status(approved, 0, ON_TARGET)  # confirming the status it has keeps the approved words
+    assert stem(same, 0) == stem(approved, 0) and group(same, 0).status_confirmed
     with pytest.raises(EditError, match="not a status"):
         set_status(result, 0, "great")
 

@@ -1,29 +1,50 @@
 """Exports: the tables and the printable handout a teacher takes away.
 
-* ``responses.csv`` - the ticket as read, plus ``group_id``, ``group_label``, ``feedback`` and ``next_step``;
-* ``groups.csv`` - one row per group (and one for the not-grouped responses) with its stem;
+* ``responses.csv`` - the ticket as read, plus ``group_id``, ``group_label``, ``check`` (1 = look at this
+  student first), ``feedback`` (the current text, draft or approved) and ``next_step``;
+* ``groups.csv`` - one row per group (and one for the not-grouped responses) with its stem; ``status`` says
+  "(suggested)" unless an answer key or the teacher confirmed it;
 * ``plan.csv`` - one row per student per question: tomorrow's group;
-* ``feedback.csv`` - student, question, feedback: ready to paste into an LMS;
+* ``feedback.csv`` - APPROVED feedback only, ready to paste into an LMS: one row per student per question
+  (rows in = rows out) with the student identifier columns the input had (name, e-mail, id), ``question``,
+  ``feedback`` and ``state``; a student whose feedback is not approved has an EMPTY feedback cell and state
+  ``draft`` (the group's stem is a draft) or ``check`` (flagged: the teacher must look at them first);
+* ``feedback_drafts.csv`` - the same rows with the text each student would get now and its ``state``
+  (``approved``/``draft``/``check``) plus ``row``: the teacher may edit the text, set ``state`` to
+  ``approved`` in a spreadsheet and pass the file to ``feedback-assistant approve`` (``approve_drafts``);
 * ``rosters.csv`` - one row per next-day group with its students;
 * ``handout.html`` - a one-page printable summary (groups, stems, students, the day's top misconceptions).
 
-Every CSV goes through ``spreadsheet.write_csv`` (formula-injection safe). Feedback in the files is the
-current text, draft or approved (``groups.csv`` says which); every student string in the handout is
-HTML-escaped.
+Every CSV goes through ``spreadsheet.write_csv`` (formula-injection safe); every value in the handout is
+HTML-escaped. Per-student text comes from ``review.feedback_rows`` only (the one renderer).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from .planning import student_name
-from .records import APPROVED, RETEACH, UNGROUPED, Analysis, QuestionResult
-from .review import next_steps, student_feedback
+from .records import (
+    APPROVED,
+    DRAFT,
+    RETEACH,
+    UNGROUPED,
+    Analysis,
+    ColumnMap,
+    FeedbackAssistantError,
+    QuestionResult,
+)
+from .review import CHECK, feedback_rows, next_steps
 from .spreadsheet import write_csv
+
+SUGGESTED = "suggested"
+STATE_COLUMN = "state"
+FEEDBACK_STATES = (APPROVED, DRAFT, CHECK)
 
 BLANK_LABEL = "blank"
 NOT_GROUPED_LABEL = "not grouped"
@@ -48,21 +69,30 @@ def responses_frame(analysis: Analysis) -> pd.DataFrame:
     n = len(frame)
     gid: list = [pd.NA] * n
     label: list = [""] * n
+    check: list = [pd.NA] * n
     text: list = [""] * n
     step: list = [""] * n
     for result in analysis.results:
-        feedback = student_feedback(result)
         steps = next_steps(result)
-        for i, (r, fb) in enumerate(feedback):
-            gid[r.row] = result.labels[i]
-            label[r.row] = _label_of(result, i)
-            text[r.row] = fb or ""
-            step[r.row] = steps[i]
+        for i, fb in enumerate(feedback_rows(result)):
+            row = fb.response.row
+            gid[row] = result.labels[i]
+            label[row] = _label_of(result, i)
+            check[row] = int(fb.check)
+            text[row] = fb.text
+            step[row] = steps[i]
     frame["group_id"] = pd.array(gid, dtype="Int64")
     frame["group_label"] = label
+    frame["check"] = pd.array(check, dtype="Int64")
     frame["feedback"] = text
     frame["next_step"] = step
     return frame
+
+
+def status_text(status: str, confirmed: bool) -> str:
+    """A group's status as exports show it: "on target" when an answer key or the teacher confirmed it, else
+    "on target (suggested)"."""
+    return status if confirmed or not status else f"{status} ({SUGGESTED})"
 
 
 def groups_frame(analysis: Analysis) -> pd.DataFrame:
@@ -87,7 +117,7 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
                     "label": g.label,
                     "size": g.size,
                     "share": round(g.size / n, 3),
-                    "status": g.status,
+                    "status": status_text(g.status, g.status_confirmed),
                     "status_confirmed": g.status_confirmed,
                     "answer": g.answer or "",
                     **{f"representative_{k + 1}": reps[k] for k in range(N_REPRESENTATIVES)},
@@ -153,18 +183,123 @@ def plan_frame(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["question", "plan_group", "kind", "focus", "student", "row"])
 
 
-def student_feedback_frame(analysis: Analysis, approved_only: bool = False) -> pd.DataFrame:
-    """Per-student feedback ready to paste into an LMS: student, question, feedback (every response).
+_ID_WORDS = frozenset({"id", "name", "email", "mail", "student", "username", "user", "login", "sis", "pupil"})
+
+
+def identifier_columns(frame: pd.DataFrame, columns: ColumnMap) -> list[str]:
+    """The input's columns that identify a student (name, e-mail, id), other than the student column itself.
+
+    A column counts when a word of its header is one of name / e-mail / id / student / user / login (headers
+    are split on spaces, punctuation and camelCase: "Email Address", "student_id", "LastName") and it plays no
+    other role (response, question, answer, key, section, date).
+    """
+    roles = {c for c in (columns.response, columns.student, columns.question, columns.section, columns.date,
+                         columns.answer, columns.key) if c}
+    out = []
+    for col in frame.columns:
+        if col in roles:
+            continue
+        words = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(col)).lower().replace("e-mail", "email")
+        if _ID_WORDS & set(re.split(r"[^a-z0-9]+", words)):
+            out.append(col)
+    return out
+
+
+def feedback_drafts_frame(analysis: Analysis) -> pd.DataFrame:
+    """Every student's feedback as it stands, for review in a spreadsheet (``feedback_drafts.csv``).
+
+    Columns: ``row`` (the response's row in the long table: keep it), ``student``, the input's other identifier
+    columns (``identifier_columns``), ``question``, ``group``, ``check`` (1 = look at this student), ``state``
+    (approved / draft / check) and ``feedback`` (the text the student would get now).
+    """
+    frame = analysis.frame.reset_index(drop=True)
+    ids = identifier_columns(frame, analysis.columns)
+    rows = []
+    for result in analysis.results:
+        for i, fb in enumerate(feedback_rows(result)):
+            r = fb.response
+            rows.append(
+                {
+                    "row": r.row,
+                    "student": student_name(r),
+                    **{c: "" if pd.isna(v := frame.at[r.row, c]) else v for c in ids},
+                    "question": result.question,
+                    "group": _label_of(result, i),
+                    "check": int(fb.check),
+                    STATE_COLUMN: fb.state,
+                    "feedback": fb.text,
+                }
+            )
+    columns = ["row", "student", *ids, "question", "group", "check", STATE_COLUMN, "feedback"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+_LMS_DROP = ("row", "group", "check")
+
+
+def student_feedback_frame(analysis: Analysis, approved_only: bool = True) -> pd.DataFrame:
+    """Per-student feedback ready to paste into an LMS (``feedback.csv``): approved text only.
+
+    One row per student per question (rows in = rows out): ``student``, the input's other identifier columns,
+    ``question``, ``feedback`` and ``state``. A student whose feedback is not approved keeps the row with an
+    empty feedback cell and state ``draft`` or ``check``.
 
     Args:
         analysis: the analysis.
-        approved_only: leave the feedback empty where the stem is still a draft.
+        approved_only: False fills every cell with the current draft (for previews only; never for students).
     """
-    rows = []
-    for result in analysis.results:
-        for r, text in student_feedback(result, approved_only=approved_only):
-            rows.append({"student": student_name(r), "question": result.question, "feedback": text or ""})
-    return pd.DataFrame(rows, columns=["student", "question", "feedback"])
+    drafts = feedback_drafts_frame(analysis)
+    if approved_only:
+        drafts.loc[drafts[STATE_COLUMN] != APPROVED, "feedback"] = ""
+    return _lms_columns(drafts)
+
+
+def _lms_columns(drafts: pd.DataFrame) -> pd.DataFrame:
+    """Identifier columns, question, feedback, state (the drafts' working columns dropped)."""
+    keep = [c for c in drafts.columns if c not in (*_LMS_DROP, STATE_COLUMN)]
+    return drafts[[*keep, STATE_COLUMN]].reset_index(drop=True)
+
+
+class DraftsFileError(FeedbackAssistantError):
+    """A reviewed ``feedback_drafts.csv`` cannot be used to approve feedback."""
+
+
+def approve_drafts(drafts: pd.DataFrame) -> pd.DataFrame:
+    """The ``feedback.csv`` a reviewed ``feedback_drafts.csv`` gives: rows the teacher set to ``approved``
+    keep their (possibly edited) text; every other row keeps an empty feedback cell and its state.
+
+    Raises:
+        DraftsFileError: a needed column is missing, a state is not approved/draft/check, or an approved row
+            has no text.
+    """
+    needed = ["student", "question", STATE_COLUMN, "feedback"]
+    missing = [c for c in needed if c not in drafts.columns]
+    if missing:
+        raise DraftsFileError(
+            f"The drafts file has no {', '.join(repr(c) for c in missing)} column; columns are: "
+            f"{', '.join(map(str, drafts.columns))}. Use the feedback_drafts.csv that analyze wrote, and only edit "
+            "its 'state' and 'feedback' cells."
+        )
+    out = drafts.copy()
+    state = out[STATE_COLUMN].fillna("").astype(str).str.strip().str.lower()
+    bad = sorted(set(state) - set(FEEDBACK_STATES))
+    if bad:
+        rows = [int(i) + 2 for i in out.index[state.isin(bad)][:5]]
+        raise DraftsFileError(
+            f"The 'state' column must say approved, draft or check; rows {rows} of the drafts file say something "
+            "else. Fix those cells and run approve again."
+        )
+    text = out["feedback"].fillna("").astype(str).str.strip()
+    empty = (state == APPROVED) & (text == "")
+    if empty.any():
+        rows = [int(i) + 2 for i in out.index[empty][:5]]
+        raise DraftsFileError(
+            f"Rows {rows} of the drafts file are approved but their feedback is empty. Type the feedback or set "
+            "the state back to draft."
+        )
+    out[STATE_COLUMN] = state
+    out["feedback"] = text.where(state == APPROVED, "")
+    return _lms_columns(out)
 
 
 def rosters_frame(analysis: Analysis) -> pd.DataFrame:
@@ -305,6 +440,7 @@ OUTPUT_FILES = {
     "groups": "groups.csv",
     "plan": "plan.csv",
     "feedback": "feedback.csv",
+    "feedback_drafts": "feedback_drafts.csv",
     "rosters": "rosters.csv",
     "handout": "handout.html",
 }
@@ -314,7 +450,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """Write every export into ``out_dir`` (created if needed).
 
     Returns:
-        name -> path for responses, groups, plan, feedback, rosters and handout.
+        name -> path for responses, groups, plan, feedback (approved only), feedback_drafts, rosters and
+        handout.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -323,6 +460,7 @@ def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     write_csv(groups_frame(analysis), paths["groups"])
     write_csv(plan_frame(analysis), paths["plan"])
     write_csv(student_feedback_frame(analysis), paths["feedback"])
+    write_csv(feedback_drafts_frame(analysis), paths["feedback_drafts"])
     write_csv(rosters_frame(analysis), paths["rosters"])
     paths["handout"].write_text(handout_html(analysis), encoding="utf-8")
     return paths

@@ -1,14 +1,23 @@
-"""Drafted feedback stems: one per group, grounded in what that group's students wrote.
+"""Drafted feedback stems: one per group, written as templates that are filled per student.
 
-Templates, no language model. Each stem is filled from the group's answer, the phrase behind its label (the
-students' own words), the numbers they used, its most typical response and the answer key:
+Templates, no language model. A stem never quotes anyone: where it refers to what a student wrote or answered
+it holds a placeholder, filled for each student with that student's own words when feedback is produced
+(``fill``, called by ``review.feedback_for``, the one function that renders a student's feedback):
 
-* on target -> ``kind="extension"``: names what they did and asks an extension question that fits the answer
-  (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a problem with
-  the same answer).
-* misconception -> ``kind="misconception"``: names the step in their words and asks a checking question chosen
-  by how their answer relates to the key (not simplified, the complement, upside down, a power of ten out, the
-  sign, close but off) — the key itself is never given away.
+* ``{answer}`` - the student's own answer (chosen, or stated in their text); "your answer" when they gave none;
+* ``{own_words}`` - a short excerpt (at most ``MAX_QUOTE_WORDS`` words) of the student's own response.
+
+A teacher who edits a stem keeps whichever placeholders they want; everything else they type is theirs.
+
+What each kind of group gets:
+
+* on target -> ``kind="extension"``: affirms the reasoning and asks an extension question that fits the
+  answer (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a
+  problem with the same answer). Members whose own response does not fit the group (``review.check_flags``)
+  get ``CHECK_TEXT`` instead until the teacher decides.
+* misconception -> ``kind="misconception"``: asks a checking question chosen by how the group's answer
+  relates to the key (not simplified, the complement, upside down, a power of ten out, the sign, close but
+  off) or by a misconception the group's words show — the key itself is never given away.
 * unclear -> ``kind="explain"``: asks them to explain their steps.
 
 Responses in no group (blank, or unlike the rest) share one check-in stem with ``group_id=UNGROUPED`` and
@@ -23,17 +32,30 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 
-from .labelling import DONT_KNOW_LABEL, display_text, label_phrase, tokens
+from .labelling import DONT_KNOW_LABEL, display_text, tokens
 from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group
 
 EXTENSION = "extension"
 MISCONCEPTION_KIND = "misconception"
 EXPLAIN = "explain"
 
+ANSWER = "{answer}"
+"""Placeholder: the student's own answer ("your answer" when they gave none)."""
+OWN_WORDS = "{own_words}"
+"""Placeholder: a short excerpt of the student's own response."""
+PLACEHOLDERS = (ANSWER, OWN_WORDS)
+NO_ANSWER = "your answer"
+
 CHECK_IN_TEXT = (
     "I couldn't see your thinking on this one — can you show me how you would start, "
     "or tell me where you got stuck?"
 )
+CHECK_TEXT = (
+    f"You wrote “{OWN_WORDS}” — can you explain your thinking, one step at a time? "
+    f"Show how you got {ANSWER} and why each step works."
+)
+"""What a student whose response does not fit their on-target group gets until the teacher decides: no
+praise, no verdict, a request to explain."""
 MAX_QUOTE_WORDS = 10
 
 _FRACTION = re.compile(r"^(-?\d+)/(\d+)$")
@@ -78,15 +100,6 @@ def quote(text: str, around: str = "", max_words: int = MAX_QUOTE_WORDS) -> str:
                 break
     clipped = " ".join(words[start : start + max_words]).rstrip(".,;")
     return ("…" if start > 0 else "") + clipped + ("…" if start + max_words < len(words) else "")
-
-
-def _best_quote(group: Group) -> str:
-    """The most typical response that contains the label's phrase (else the most typical), quoted."""
-    phrase = label_phrase(group.label).lower()
-    for rep in group.representatives:
-        if phrase and phrase in " ".join(tokens(rep)):
-            return quote(rep, phrase)
-    return quote(group.representatives[0], phrase) if group.representatives else ""
 
 
 # Misconceptions a group's own words reveal: (pattern over the group's responses, checking question).
@@ -136,7 +149,11 @@ def _pattern_check(texts: Sequence[str], question: str) -> str | None:
 
 
 def checking_question(
-    answer: str | None, key: str | None, texts: Sequence[str] = (), question: str = ""
+    answer: str | None,
+    key: str | None,
+    texts: Sequence[str] = (),
+    question: str = "",
+    shown: str | None = None,
 ) -> str:
     """A question that makes a student check the step that gave ``answer`` (never states the key).
 
@@ -149,27 +166,30 @@ def checking_question(
         key: the answer key, or None.
         texts: the group's typical responses.
         question: the question text.
+        shown: what to write where the answer appears (default ``answer``; drafts pass ``ANSWER`` so each
+            student sees their own answer).
 
     Returns:
         the question, ending in "?".
     """
+    said = answer if shown is None else shown
     fa, fk = _fraction(answer), _fraction(key)
     na, nk = _number(answer), _number(key)
     if answer and fa is not None and fk is not None:
         if fa == fk and (fa.numerator, fa.denominator) != _parts(answer):
-            return f"can {answer} be simplified?"
+            return f"can {said} be simplified?"
         if fa == fk:
-            return f"is {answer} written the way the question asks?"
+            return f"is {said} written the way the question asks?"
         if fa + fk == 1:
-            return f"does {answer} describe the part the question asks about — or the other part?"
+            return f"does {said} describe the part the question asks about — or the other part?"
         if fa != 0 and 1 / fa == fk:
-            return f"in {answer}, which number should be on the top and which on the bottom?"
+            return f"in {said}, which number should be on the top and which on the bottom?"
     if answer and na is not None and nk is not None and nk != 0 and fa is None:
         if na == -nk:
-            return f"check the sign — should {answer} be positive or negative?"
+            return f"check the sign — should {said} be positive or negative?"
         ratio = abs(na / nk) if na else 0
         if ratio and any(abs(ratio - 10**p) < 1e-9 for p in (-3, -2, -1, 1, 2, 3)):
-            return f"check the place value — is {answer} ten times too big or too small?"
+            return f"check the place value — is {said} ten times too big or too small?"
     found = _pattern_check(texts, question)
     if found:
         return found
@@ -182,13 +202,13 @@ def checking_question(
     ):
         return "read the question again — which part does it ask about, and which part did you count?"
     if answer and na is not None and nk is not None and nk != 0 and abs(na - nk) <= max(0.15 * abs(nk), 1):
-        return f"you are close — redo your last calculation step: does it really give {answer}?"
+        return f"you are close — redo your last calculation step: does it really give {said}?"
     if answer and fa is not None:
         if fk is None and _parts(answer) != (fa.numerator, fa.denominator):
-            return f"is {answer} in its simplest form, and does it describe the part the question asks about?"
-        return f"draw it: does a picture of {answer} match what the question describes?"
+            return f"is {said} in its simplest form, and does it describe the part the question asks about?"
+        return f"draw it: does a picture of {said} match what the question describes?"
     if answer and na is not None:
-        return f"estimate first: about how big should the answer be, and does {answer} fit?"
+        return f"estimate first: about how big should the answer be, and does {said} fit?"
     if answer:
         return "is your reason always true? Test it on a simpler example you can draw."
     return "what evidence supports that — and is there anything you know that doesn't fit it?"
@@ -199,30 +219,32 @@ def _parts(answer: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def extension_question(answer: str | None, question: str = "") -> str:
-    """An extension question that fits the kind of answer (and, for fractions, the kind of question)."""
+def extension_question(answer: str | None, question: str = "", shown: str | None = None) -> str:
+    """An extension question that fits the kind of answer (and, for fractions, the kind of question).
+
+    ``shown`` is written where the answer appears (default ``answer``; drafts pass ``ANSWER``).
+    """
+    said = answer if shown is None else shown
     f, n = _fraction(answer), _number(answer)
     q = question.lower()
     if answer and f is not None and re.search(r"\b(?:bigger|larger|greater|smaller|compare)\b", q):
         return "can you name a fraction that is between the two, and explain how you know?"
     if answer and f is not None and ("+" in q or re.search(r"\badd", q)):
-        return f"can you find two fractions with different denominators that add up to {answer}?"
+        return f"can you find two fractions with different denominators that add up to {said}?"
     if answer and f is not None:
-        return f"can you show {answer} another way — as a decimal, a percent or a picture?"
+        return f"can you show {said} another way — as a decimal, a percent or a picture?"
     if answer and n is not None and "." in answer:
-        return f"how would you write {answer} as a fraction, and how do you know it is the same amount?"
+        return f"how would you write {said} as a fraction, and how do you know it is the same amount?"
     if answer and n is not None:
-        return f"write a new problem whose answer is also {answer}, and explain why it works."
+        return f"write a new problem whose answer is also {said}, and explain why it works."
     return "how would you explain this to a classmate who is stuck? Give an example that shows it."
 
 
-def _says(answer: str) -> str:
-    """'You got 3/9' for a number, 'You answered “same”' for words."""
-    return f"You got {answer}" if _number(answer) is not None else f"You answered “{answer}”"
-
-
 def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
-    """The drafted stem text and its kind for one group.
+    """The drafted stem template and its kind for one group.
+
+    The text quotes nobody: it holds ``{own_words}`` and ``{answer}`` placeholders that ``fill`` replaces
+    with each student's own words and answer.
 
     Args:
         group: the group (its label, answer, representatives, status and question are used).
@@ -231,25 +253,15 @@ def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
     Returns:
         (text, kind) with kind one of "extension", "misconception", "explain".
     """
-    said = _best_quote(group)
     ans = group.answer
-    said_part = f" and wrote “{said}”" if said else ""
+    lead = f"You wrote “{OWN_WORDS}”"
     if group.status == ON_TARGET:
-        lead = (
-            f"{_says(ans)}{said_part}" if ans else (f"You wrote “{said}”" if said else "Your reasoning works")
-        )
         return (
-            f"{lead} — that reasoning works. Now try: {extension_question(ans, group.question)}",
+            f"{lead} — that reasoning works. Now try: {extension_question(ans, group.question, shown=ANSWER)}",
             EXTENSION,
         )
     if group.status == MISCONCEPTION:
-        if ans:
-            lead = f"{_says(ans)}{said_part}"
-        elif said:
-            lead = f"You wrote “{said}”"
-        else:
-            lead = "Look again at your first step"
-        check = checking_question(ans, key, group.representatives, group.question)
+        check = checking_question(ans, key, group.representatives, group.question, shown=ANSWER)
         return f"{lead} — now check: {check}", MISCONCEPTION_KIND
     if group.label.endswith(DONT_KNOW_LABEL):
         return (
@@ -257,9 +269,33 @@ def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
             "or which part of the question is confusing?",
             EXPLAIN,
         )
-    about = f"“{said}”" if said else "your answer"
-    target = f"how you got {ans}" if ans else "how you got your answer"
-    return f"You wrote {about} — can you explain {target}, one step at a time?", EXPLAIN
+    return f"{lead} — can you explain how you got {ANSWER}, one step at a time?", EXPLAIN
+
+
+_QUOTED_OWN_WORDS = re.compile(r"[“\"]?\{own_words\}[”\"]?")
+
+
+def fill(template: str, text: str, answer: str | None, around: str = "") -> str:
+    """A stem template filled for one student: only that student's own words and answer go in.
+
+    Args:
+        template: the stem text (drafted or the teacher's), possibly holding ``{answer}`` / ``{own_words}``;
+            any other braces are left as typed.
+        text: the student's own response.
+        answer: the student's own answer (normalised), or None.
+        around: a phrase (lower-case tokens) to centre the excerpt on, e.g. the group label's phrase.
+
+    Returns:
+        the text the student reads.
+    """
+    own = quote(text, around) if str(text).strip() else ""
+    out = template.replace(ANSWER, answer or NO_ANSWER)
+    if OWN_WORDS in out:
+        if own:
+            out = out.replace(OWN_WORDS, own)
+        else:  # nothing written: "You wrote “{own_words}”" becomes "You wrote your answer" -> say it plainly
+            out = _QUOTED_OWN_WORDS.sub(NO_ANSWER, out)
+    return out
 
 
 def draft_stem(group: Group, key: str | None = None) -> FeedbackStem:

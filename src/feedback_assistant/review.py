@@ -10,18 +10,25 @@ What an edit keeps:
     * Any edit that changes membership or a status rebuilds tomorrow's plan, so earlier
       ``move_student_in_plan`` moves are replaced by the new plan; ``rename_group`` renames plan groups in
       place.
-    * ``set_status`` re-drafts the group's stem only while it is an untouched draft (not edited, not approved,
-      not from the library).
+    * ``set_status`` to a new status re-drafts the group's stem and takes its approval back (the old text
+      may praise or correct the wrong thing); setting the status it already has only confirms it.
+
+What each student gets is rendered by one function, ``feedback_for`` (``feedback_rows`` for a whole
+question; exports and the app use these): the teacher's override when set; a flagged student (``check``) gets
+the neutral "explain your thinking" text until the teacher decides; everyone else gets their group's stem
+with its placeholders filled from their own answer and words (``feedback.fill``), so no student ever reads a
+classmate's words.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .feedback import draft_stem, draft_stems
-from .labelling import describe_groups
+from .feedback import CHECK_TEXT, draft_stem, draft_stems, fill
+from .fit import TEACHER_PLACED, check_flags
+from .labelling import describe_groups, label_phrase, response_answer
 from .planning import make_plan, move_in_plan
 from .records import (
     APPROVED,
@@ -39,9 +46,36 @@ from .records import (
     Response,
 )
 
+CHECK = "check"
+"""State of a student's feedback while the tool asks the teacher to look at them first (see ``fit.py``)."""
+
 
 class EditError(FeedbackAssistantError):
     """An edit the teacher asked for cannot be done as asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class StudentFeedback:
+    """What one student gets for one question.
+
+    Attributes:
+        response: the student's response.
+        text: the rendered feedback (draft or approved); "" only when no stem applies.
+        state: ``APPROVED`` (the teacher's override, or an approved stem), ``DRAFT`` (the stem is a draft) or
+            ``CHECK`` (flagged: the neutral text until the teacher decides).
+        check: the ``check`` flag (True = look at this student).
+        group_id: the student's group (``UNGROUPED`` for none).
+    """
+
+    response: Response
+    text: str
+    state: str
+    check: bool
+    group_id: int
+
+    @property
+    def approved(self) -> bool:
+        return self.state == APPROVED
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -172,6 +206,9 @@ def rename_group(result: QuestionResult, group_id: int, label: str) -> QuestionR
 def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionResult:
     """Set a group's status (the teacher's word: ``status_confirmed=True``) and rebuild the plan.
 
+    A new status re-drafts the group's stem and takes its approval back (an approved "that reasoning works"
+    must not go to a group now called a misconception); the status it already has is only confirmed.
+
     Raises:
         EditError: the status is not one of "on target", "misconception", "unclear".
         NotFoundError: no such group.
@@ -181,8 +218,7 @@ def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionRe
         raise EditError(f"'{status}' is not a status. Choose one of: {', '.join(STATUSES)}.")
     new = replace(g, status=status, status_confirmed=True)
     groups = tuple(new if o.group_id == group_id else o for o in result.groups)
-    stem = _stem(result, group_id)
-    if stem.state == DRAFT and stem.text == stem.drafted and not stem.from_library:
+    if status != g.status:
         result = _replace_stem(result, draft_stem(new, result.key))
     return _replan(result, groups=groups)
 
@@ -219,6 +255,19 @@ def move_response(result: QuestionResult, row: int, to_group_id: int) -> Questio
     conf = list(result.confidence)
     conf[i] = 0.0 if to_group_id == UNGROUPED else 1.0
     return _rebuild(result, tuple(labels), confidence=tuple(conf))
+
+
+def confirm_response(result: QuestionResult, row: int) -> QuestionResult:
+    """The teacher looked at a flagged student and keeps them in their group: the ``check`` flag clears
+    (their confidence becomes 1, as for any placement by the teacher) and they get their group's feedback.
+
+    Raises:
+        NotFoundError: no such response.
+    """
+    i = _index(result, row)
+    conf = list(result.confidence)
+    conf[i] = TEACHER_PLACED
+    return replace(result, confidence=tuple(conf))
 
 
 def _two_means(x: np.ndarray, n: int, iterations: int = 50) -> np.ndarray:
@@ -364,29 +413,65 @@ def stem_for(result: QuestionResult, row: int) -> FeedbackStem | None:
     return next((s for s in result.stems if s.group_id == gid), None)
 
 
+def feedback_rows(result: QuestionResult) -> tuple[StudentFeedback, ...]:
+    """What every student of the question gets, in response order (see ``feedback_for``)."""
+    overrides = dict(result.overrides)
+    stems = {s.group_id: s for s in result.stems}
+    around = {g.group_id: label_phrase(g.label).lower() for g in result.groups}
+    from_text = not any(r.answer is not None and str(r.answer).strip() for r in result.responses)
+    flags = check_flags(result)
+    out = []
+    for r, gid, flag in zip(result.responses, result.labels, flags, strict=True):
+        if r.row in overrides:
+            out.append(StudentFeedback(r, overrides[r.row], APPROVED, False, gid))
+            continue
+        answer = response_answer(r, from_text)
+        if flag:
+            text = fill(CHECK_TEXT, r.text, answer, around.get(gid, ""))
+            out.append(StudentFeedback(r, text, CHECK, True, gid))
+            continue
+        s = stems.get(gid)
+        if s is None:
+            out.append(StudentFeedback(r, "", DRAFT, False, gid))
+            continue
+        text = fill(s.text, r.text, answer, around.get(gid, ""))
+        out.append(StudentFeedback(r, text, APPROVED if s.state == APPROVED else DRAFT, False, gid))
+    return tuple(out)
+
+
+def feedback_for(result: QuestionResult, row: int, approved_only: bool = False) -> str | None:
+    """The feedback one student reads: the one place a student's feedback is rendered.
+
+    The teacher's override when set; a student flagged ``check`` gets ``feedback.CHECK_TEXT`` until the
+    teacher decides (moves, confirms or overrides them); otherwise their group's stem (the check-in stem when
+    ungrouped) with ``{answer}`` and ``{own_words}`` filled from this student's own response only.
+
+    Args:
+        result: the question's result.
+        row: the response's ``Response.row``.
+        approved_only: give None unless the text is approved (an approved stem, not flagged, or an override).
+
+    Raises:
+        NotFoundError: no such response.
+    """
+    fb = feedback_rows(result)[_index(result, row)]
+    if approved_only and not fb.approved:
+        return None
+    return fb.text or None
+
+
 def student_feedback(
     result: QuestionResult, approved_only: bool = False
 ) -> list[tuple[Response, str | None]]:
-    """The text each student would get, in response order.
+    """``feedback_for`` of every student, in response order: (response, text or None).
 
-    The teacher's override when set; otherwise the stem of the student's group (the check-in stem for blank
-    and ungrouped responses). By default a stem counts whether it is a draft or approved, so the teacher sees
-    the full draft; with ``approved_only=True`` a draft gives None (overrides are the teacher's words and
-    always count).
-
-    Returns:
-        (response, text or None) per response.
+    By default drafts count, so the teacher sees the full draft; with ``approved_only=True`` only approved
+    text is given (None otherwise).
     """
-    overrides = dict(result.overrides)
-    stems = {s.group_id: s for s in result.stems}
-    out = []
-    for r, gid in zip(result.responses, result.labels, strict=True):
-        if r.row in overrides:
-            out.append((r, overrides[r.row]))
-            continue
-        s = stems.get(gid)
-        out.append((r, s.text if s is not None and (s.state == APPROVED or not approved_only) else None))
-    return out
+    return [
+        (fb.response, (fb.text or None) if fb.approved or not approved_only else None)
+        for fb in feedback_rows(result)
+    ]
 
 
 def next_step(result: QuestionResult, row: int) -> str:
