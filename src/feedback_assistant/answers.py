@@ -15,12 +15,12 @@ from __future__ import annotations
 import functools
 import re
 
-_LATEX_WRAPPERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
-_FRAC = re.compile(r"\\[dt]?frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
-_FRAC_SHORT = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
-_LATEX_OPS = {r"\times": "×", r"\cdot": "×", r"\div": "÷", r"\left": "", r"\right": "", r"\,": " ",
-              r"\ ": " ", r"\%": "%"}
-_TEXT_CMD = re.compile(r"\\(?:text|mathrm|mbox)\s*\{([^{}]*)\}")
+from .text import LATEX_FRAC as _FRAC
+from .text import LATEX_FRAC_SHORT as _FRAC_SHORT
+from .text import LATEX_OPS as _LATEX_OPS
+from .text import LATEX_TEXT_CMD as _TEXT_CMD
+from .text import LATEX_WRAPPERS as _LATEX_WRAPPERS
+
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*\.?\d*|\.\d+)(?![\d.])")
 _TRAILING = " .,;:!?'\""
 

@@ -9,7 +9,8 @@ blocks side by side:
 - numbers: which number tokens (integers, decimals, fractions, mixed numbers; number words become digits) a
   response uses, the last one weighted up, IDF-weighted within the class (a number every response uses weighs
   0). The block is weighted by the share of responses that use any number, so it fades away on prose.
-- words: TF-IDF of lightly stemmed content words (3+ letters, English stop words removed), fitted on the class
+- words: TF-IDF of lightly stemmed content words of any script (3+ letters, stop words removed; see
+  ``text.tokens``), fitted on the class
   (a word every response uses weighs 0). Weighted up as the share of responses using numbers goes down.
 - semantics: the sentence embedding.
 
@@ -24,39 +25,34 @@ import re
 import numpy as np
 
 from .answers import _ANSWER_TOKEN, _INLINE_WORD_NUMBER, _UNITS, normalise_answer
-
-_WORD = re.compile(r"\b[a-z]{3,}\b")
-_SUFFIXES = ("ing", "ed", "es", "s")
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper: "flipped" -> "flip", "added" -> "add", "numerators" -> "numerator"."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word[-1] == word[-2]:
-        word = word[:-1]
-    return word
+from .text import OTHER_STOP_WORDS, for_analysis, is_no_space, stem, tokens
 
 
 def content_words(text: str) -> list[str]:
-    """Stemmed content words (3+ letters, English stop words removed) of a normalised text."""
+    """Stemmed content words of a normalised text, in any script: words of 3+ letters (Chinese and Japanese
+    character bigrams) that are not English (or other known languages') stop words."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return [stem(w) for w in _WORD.findall(text) if w not in ENGLISH_STOP_WORDS]
+    words = (part for t in tokens(text) for part in t.split("'"))  # "earth's" -> "earth", "s"
+    return [
+        stem(w)
+        for w in words
+        if w[:1].isalpha() and (len(w) >= 3 or is_no_space(w))
+        and w not in ENGLISH_STOP_WORDS and w not in OTHER_STOP_WORDS
+    ]
 
 
 def number_tokens(text: str) -> list[str]:
     """Number tokens of a text in order, normalised ("three" -> "3", "\\frac{1}{3}" -> "1/3", "0.50" -> "0.5",
     "3 out of 9" -> "3/9")."""
-    s = normalise_answer(text)
+    s = normalise_answer(for_analysis(text))
     s = _INLINE_WORD_NUMBER.sub(lambda m: str(_UNITS[m.group(1)]), s)
     s = re.sub(r"(?<=\d)\s*(?:out of|over)\s*(?=\d)", "/", s)
     return _ANSWER_TOKEN.findall(s)
 
 
-def _row_normalise(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` (shape (n, d)) scaled to unit length; all-zero rows stay zero."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
@@ -99,7 +95,7 @@ def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    docs = [normalise_answer(t) for t in texts]
+    docs = [normalise_answer(for_analysis(t)) for t in texts]
     vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features,
                                  norm=None)
     try:
@@ -136,7 +132,7 @@ def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: 
     from scipy import sparse
     from sklearn.preprocessing import normalize
 
-    emb = _row_normalise(np.asarray(embeddings, dtype=np.float64))
+    emb = unit_rows(np.asarray(embeddings, dtype=np.float64))
     if not semantic_weight:
         semantic_weight = 1e-6  # keeps rows non-zero: texts without numbers or words fall back on semantics
     nums = number_block(texts)

@@ -22,7 +22,6 @@ Status:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +30,9 @@ import numpy as np
 
 from .answers import answers_match, extract_final_answer, normalise_answer
 from .records import MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group, Response
+from .text import OTHER_STOP_WORDS, display_text, join_tokens, stem, tokens
+
+__all__ = ["display_text", "stem", "tokens"]  # the text rules live in text.py; re-exported for the stages
 
 N_REPRESENTATIVES = 3
 N_TERMS = 5
@@ -43,7 +45,6 @@ QUESTION_WORD_WEIGHT = 0.5
 MIN_STATED_SHARE = 0.5
 """Without an answer column, text answers count only when at least this share of responses state one."""
 
-_TOKEN = re.compile(r"-?\d+(?:[./]\d+)?%?|[a-z]+(?:'[a-z]+)?")
 NEGATIONS = frozenset(
     {
         "not",
@@ -74,44 +75,13 @@ _DONT_KNOW = re.compile(
     r"\b(?:idk|i\s*don'?t\s*know|dont\s*know|not\s*sure|no\s*idea|no\s*clue|dunno|guess(?:ed)?|forgot|"
     r"confused|don'?t\s*get|lol|lmao|jk|haha\w*)\b|^\W*\?+\W*$"
 )
-_LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
-_LATEX_WRAP = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
-
 
 MAX_PHRASE_MEMBERS = 300
 
 
-def display_text(text: str) -> str:
-    """A response as a teacher reads it: LaTeX fractions as a/b, math delimiters dropped, spaces folded."""
-    s = _LATEX_FRAC.sub(r"\1/\2", str(text))
-    s = _LATEX_WRAP.sub(" ", s).replace(r"\times", "×").replace(r"\div", "÷")
-    return " ".join(s.split())
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-case word and number tokens of a response ("3/9", "0.5" and "don't" stay whole)."""
-    s = display_text(text).lower().replace("’", "'")
-    s = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", s)
-    return _TOKEN.findall(s)
-
-
-@functools.lru_cache(maxsize=200_000)
-def stem(token: str) -> str:
-    """A light suffix-stripper so "simplified", "simplifies" and "simplify" count as one word
-    ("shaded"/"shade")."""
-    t = token
-    if not t.isalpha() or len(t) <= 3:
-        return t
-    for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", "")):
-        if t.endswith(suffix) and not (suffix == "s" and t.endswith("ss")) and len(t) - len(suffix) >= 3:
-            t = t[: len(t) - len(suffix)] + repl
-            break
-    return t[:-1] if len(t) > 4 and t.endswith("e") else t
-
-
 def is_content(token: str) -> bool:
     """Whether a token can carry a label (not a function word)."""
-    return token not in STOP_WORDS and (len(token) > 1 or token.isdigit())
+    return token not in STOP_WORDS and token not in OTHER_STOP_WORDS and (len(token) > 1 or token.isdigit())
 
 
 _LEADING_ANSWER = re.compile(
@@ -207,7 +177,7 @@ def _span_candidates(toks: list[str]) -> dict[tuple[str, ...], str]:
             continue
         for j in range(i, min(i + MAX_PHRASE_TOKENS, len(toks))):
             if is_content(toks[j]):
-                out.setdefault(tuple(stems[i : j + 1]), " ".join(toks[i : j + 1]))
+                out.setdefault(tuple(stems[i : j + 1]), join_tokens(toks[i : j + 1]))
     return out
 
 
@@ -426,9 +396,8 @@ def describe_groups(
                 forms.setdefault(stem(t), Counter())[t] += 1
         top_terms = sorted(tfidf.get(g, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:N_TERMS]
         terms = tuple(
-            " ".join(
-                max(forms[p].items(), key=lambda kv: (kv[1], kv[0]))[0] if p in forms else p
-                for p in t.split()
+            join_tokens(
+                [max(forms[p].items(), key=lambda kv: (kv[1], kv[0]))[0] if p in forms else p for p in t.split()]
             )
             for t, _ in top_terms
         )
@@ -455,7 +424,7 @@ def describe_groups(
 def _compose_label(answer: str | None, phrase: str, reps: list[str]) -> str:
     if not phrase and not answer:
         words = tokens(reps[0]) if reps else []
-        phrase = " ".join(words[:5]) if words else "responses"
+        phrase = join_tokens(words[:5]) if words else "responses"
     if len(phrase) > MAX_LABEL_CHARS:
         phrase = phrase[:MAX_LABEL_CHARS].rsplit(" ", 1)[0] + "…"
     if answer and phrase:
