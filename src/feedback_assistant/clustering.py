@@ -4,8 +4,8 @@ How (each step measured on real labelled data in ``benchmarks/cluster_quality.py
 
 1. When the file has an answer column, responses are first partitioned by their normalised chosen answer: the
    answer is by far the strongest signal of a misconception, and a teacher never wants a wrong answer in the
-   on-target group. Partitions are kept whole by default (``split_answers=False``): splitting them by
-   reasoning lowered agreement with teacher labels at every size we measured. The confidence of a member is
+   on-target group. Partitions are kept whole: splitting them by reasoning lowered agreement with teacher
+   labels at every size we measured. The confidence of a member is
    then how typical its reasoning features are of its group, which ranks students who chose an answer with
    unusual reasoning (e.g. the right answer for a wrong reason) lowest, for the teacher to check. One
    correction follows (``reasoning_match.py``): a student whose text states another option's answer and whose
@@ -28,11 +28,10 @@ Groups are numbered by decreasing size (ties: the group whose alphabetically fir
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 
-from .answers import answers_match, extract_final_answer, normalise_answer
+from .answers import normalise_answer
 from .features import reasoning_features
 from .records import UNGROUPED, Clustering
 
@@ -61,7 +60,6 @@ class MisconceptionClusterer:
             PLC of 150 or a whole year group gets a handful of groups, not dozens).
         straggler_similarity: cosine similarity a dissolved member needs to join a group without forcing.
         max_ungrouped: the largest share of a question's responses left ungrouped.
-        split_answers: also split each chosen-answer partition by reasoning (off: it measured worse).
         reassign: move a student to another answer's group when their text states that answer and their
             reasoning is closer to that group's (``reasoning_match.reassign_across_answers``).
         reduce_above: above this many unique texts in a partition, features are reduced to 128 dimensions
@@ -74,7 +72,7 @@ class MisconceptionClusterer:
     def __init__(self, distance_threshold: float = 0.7, number_weight: float = 1.0,
                  word_weight: float | None = None, semantic_weight: float = 0.5, min_group_size: int = 2,
                  min_group_share: float = 0.03,
-                 straggler_similarity: float = 0.2, max_ungrouped: float = 0.1, split_answers: bool = False,
+                 straggler_similarity: float = 0.2, max_ungrouped: float = 0.1,
                  reassign: bool = True, reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
         self.distance_threshold = distance_threshold
         self.number_weight = number_weight
@@ -84,21 +82,12 @@ class MisconceptionClusterer:
         self.min_group_share = min_group_share
         self.straggler_similarity = straggler_similarity
         self.max_ungrouped = max_ungrouped
-        self.split_answers = split_answers
         self.reassign = reassign
         self.reduce_above = reduce_above
         self.max_exact = max_exact
         self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------- public API
-    def fit(self, texts: list[str], embeddings: np.ndarray, answers: list[str | None] | None = None):
-        """Group the responses; sets ``labels_`` (n,), ``confidence_`` (n,) and ``info_``. Returns self."""
-        result = self.cluster(texts, embeddings, answers)
-        self.labels_ = result.labels
-        self.confidence_ = result.confidence
-        self.info_ = result.info
-        return self
-
     def cluster(self, texts: list[str], embeddings: np.ndarray, answers: list[str | None] | None = None,
                 key: str | None = None) -> Clustering:
         """Group the responses to one question.
@@ -107,13 +96,12 @@ class MisconceptionClusterer:
             texts: n non-blank response texts.
             embeddings: shape (n, dim), one row per text, rows L2-normalised.
             answers: n chosen answers (None entries allowed), or None when the file has no answer column.
-            key: the correct answer, if the teacher gave one; marks groups in ``info`` (never changes groups).
+            key: the correct answer, if the teacher gave one (the groups never depend on it: the labeller
+                uses the key to set statuses).
 
         Returns:
-            a ``Clustering``: labels of shape (n,) (0 = largest group, ``UNGROUPED`` = -1), confidence of
-            shape (n,) in 0..1 (0 when ungrouped), and ``info`` with ``groups`` (per group id: ``size``,
-            ``answer`` - the most common chosen or stated answer - and ``on_key`` when a key is given) and
-            ``proposed_on_target`` (group id or None).
+            a ``Clustering``: labels of shape (n,) (0 = largest group, ``UNGROUPED`` = -1) and confidence of
+            shape (n,) in 0..1 (0 when ungrouped).
         """
         texts = [str(t) for t in texts]
         n = len(texts)
@@ -124,8 +112,7 @@ class MisconceptionClusterer:
             raise ValueError(
                 f"got {n} texts but embeddings of shape {emb.shape}; pass one embedding row per text")
         if n == 0:
-            return Clustering(np.zeros(0, dtype=int), np.zeros(0),
-                              {"groups": {}, "proposed_on_target": None, "n_ungrouped": 0})
+            return Clustering(np.zeros(0, dtype=int), np.zeros(0))
         if answers is not None:
             ans = [normalise_answer(a) if a is not None else "" for a in answers]
         else:
@@ -136,7 +123,7 @@ class MisconceptionClusterer:
         min_size = max(self.min_group_size, math.ceil(self.min_group_share * n - 1e-9))
         for a in sorted(set(ans)):
             idx = np.array([i for i in range(n) if ans[i] == a])
-            keep_whole = answers is not None and a != "" and not self.split_answers
+            keep_whole = answers is not None and a != ""
             sub, sub_conf = self._cluster_partition([texts[i] for i in idx], emb[idx], keep_whole, min_size)
             grouped = sub != UNGROUPED
             raw[idx[grouped]] = next_id + sub[grouped]
@@ -152,7 +139,7 @@ class MisconceptionClusterer:
         raw = self._cap_ungrouped(raw, conf, texts, emb)
         labels = _renumber(raw, texts)
         conf = np.where(labels == UNGROUPED, 0.0, np.clip(conf, 0.0, 1.0))
-        return Clustering(labels, conf, self._info(labels, texts, ans if answers is not None else None, key))
+        return Clustering(labels, conf)
 
     # ------------------------------------------------------------------------------------------- steps
     def _cluster_partition(self, texts: list[str], emb: np.ndarray, keep_whole: bool, min_size: int):
@@ -251,29 +238,6 @@ class MisconceptionClusterer:
             raw[ung[j]] = groups[int(sims[j].argmax())]
             conf[ung[j]] = 0.25 * max(float(sims[j].max()), 0.0)
         return raw
-
-    @staticmethod
-    def _info(labels: np.ndarray, texts: list[str], answers: list[str] | None, key: str | None) -> dict:
-        """Per group: size, most common answer (chosen, else stated in the text), whether it is the key."""
-        stated = [answers[i] if answers is not None and answers[i] else extract_final_answer(texts[i])
-                  for i in range(len(texts))]
-        groups: dict[int, dict] = {}
-        for g in sorted(set(labels.tolist()) - {UNGROUPED}):
-            counts = Counter(a for i in np.flatnonzero(labels == g) if (a := stated[i]))
-            answer = min(counts, key=lambda a: (-counts[a], a)) if counts else None
-            groups[g] = {"size": int((labels == g).sum()), "answer": answer}
-            if key is not None:
-                groups[g]["on_key"] = answers_match(answer, key)
-        proposed = None
-        if key is not None:  # the largest group whose answer is the key
-            proposed = next((g for g, v in groups.items() if v["on_key"]), None)
-        else:  # the largest group whose answer is the most common answer of the class
-            overall = Counter(a for a in stated if a)
-            if overall:
-                top = min(overall, key=lambda a: (-overall[a], a))
-                proposed = next((g for g, v in groups.items() if v["answer"] == top), None)
-        n_ungrouped = int((labels == UNGROUPED).sum())
-        return {"groups": groups, "proposed_on_target": proposed, "n_ungrouped": n_ungrouped}
 
 
 def _renumber(raw: np.ndarray, texts: list[str]) -> np.ndarray:

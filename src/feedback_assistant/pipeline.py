@@ -1,48 +1,114 @@
-"""Runs the stages in order: read tickets -> embed -> cluster per question -> label, draft stems, plan.
+"""The one place that runs the stages in order: read -> embed -> group -> label -> draft -> plan.
 
-Each stage is passed in (an embedder, a clusterer, a library), so tests use a fake embedder and the app can swap a
-part without touching the rest.
+Each stage is a small part passed in (``records.py`` holds its ``Protocol``): an ``Embedder`` (texts -> unit
+vectors), a ``Clusterer`` (one question's vectors -> group ids), a ``Labeller`` (groups -> named ``Group``s with
+a status), a ``StemDrafter`` (a group -> its draft ``FeedbackStem``) and a ``Planner`` (groups -> tomorrow's
+``Plan``). ``analyze`` takes any of them (``embedder=``, ``clusterer=``, ``labeller=``, ``drafter=``,
+``planner=``); the defaults below wrap ``embedding.MiniLMEmbedder``, ``clustering.MisconceptionClusterer``,
+``labelling.describe_groups``, ``feedback.draft_stem`` and ``planning.make_plan``. The result remembers its
+labeller, drafter and planner, so the teacher's edits (``review.py``) re-label and re-plan with the same parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .feedback import EXPLAIN, MISCONCEPTION_KIND, draft_stems
-from .feedback import EXTENSION as EXTENSION_KIND
+from .feedback import checkin_stem, draft_stem
 from .labelling import describe_groups
 from .planning import make_plan
 from .records import (
     DRAFT,
-    MISCONCEPTION,
-    ON_TARGET,
     STATUSES,
-    UNCLEAR,
     UNGROUPED,
     Analysis,
     Clusterer,
     Embedder,
+    FeedbackStem,
+    Group,
+    Labeller,
+    Plan,
+    Planner,
     QuestionResult,
     Response,
     RowAccountingError,
+    Stages,
+    Status,
+    StemDrafter,
+    StemKind,
 )
+
+if TYPE_CHECKING:
+    from .library import LibraryEntry, MisconceptionLibrary
+    from .tickets import TicketSet
 
 StageProgress = Callable[[int, int, str], None]
 
 EMBED_STAGE = "Reading responses"
 GROUP_STAGE = "Grouping responses"
 
-_KIND_OF_STATUS = {ON_TARGET: EXTENSION_KIND, MISCONCEPTION: MISCONCEPTION_KIND, UNCLEAR: EXPLAIN}
+_KIND_OF_STATUS = {
+    Status.ON_TARGET: StemKind.EXTENSION,
+    Status.MISCONCEPTION: StemKind.MISCONCEPTION,
+    Status.UNCLEAR: StemKind.EXPLAIN,
+}
 
 
-def default_embedder() -> Embedder:
-    """The bundled all-MiniLM-L6-v2, offline, with the on-disk cache."""
+# ----------------------------------------------------------------------------------------------------
+# The default parts
+
+
+class PhraseLabeller:
+    """Names each group by its students' most distinctive phrase and answer (``labelling.describe_groups``)."""
+
+    def describe(
+        self,
+        question: str,
+        responses: Sequence[Response],
+        labels: Sequence[int],
+        vectors: np.ndarray | None,
+        key: str | None = None,
+    ) -> tuple[Group, ...]:
+        return describe_groups(question, responses, labels, vectors, key)
+
+
+class TemplateDrafter:
+    """Fills a stem template from the group's own words and answer (``feedback.draft_stem``)."""
+
+    def draft(self, group: Group, key: str | None = None) -> FeedbackStem:
+        return draft_stem(group, key)
+
+    def check_in(self, question: str) -> FeedbackStem:
+        return checkin_stem(question)
+
+
+class SmallGroupPlanner:
+    """Reteach / extension / check-in groups of at most ``max_group_size`` (``planning.make_plan``)."""
+
+    def plan(
+        self,
+        question: str,
+        responses: Sequence[Response],
+        labels: Sequence[int],
+        groups: Sequence[Group],
+        max_group_size: int,
+        vectors: np.ndarray | None = None,
+    ) -> Plan:
+        return make_plan(question, responses, labels, groups, max_group_size, vectors=vectors)
+
+
+DEFAULT_STAGES = Stages(labeller=PhraseLabeller(), drafter=TemplateDrafter(), planner=SmallGroupPlanner())
+
+
+def default_embedder(model: str | Path | None = None) -> Embedder:
+    """The bundled all-MiniLM-L6-v2 (or a school's model folder under ``models/``), offline, with the disk cache."""
     from .embedding import MiniLMEmbedder
 
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(model_path=str(model) if model else None)
 
 
 def default_clusterer() -> Clusterer:
@@ -52,13 +118,37 @@ def default_clusterer() -> Clusterer:
     return MisconceptionClusterer()
 
 
-def _keys_by_question(tickets, questions: list[str], keys: dict[str, str] | None) -> dict[str, str | None]:
+def stages(
+    labeller: Labeller | None = None, drafter: StemDrafter | None = None, planner: Planner | None = None
+) -> Stages:
+    """The labeller, drafter and planner to use: each given part, else the default."""
+    if labeller is None and drafter is None and planner is None:
+        return DEFAULT_STAGES
+    return Stages(
+        labeller=labeller or DEFAULT_STAGES.labeller,
+        drafter=drafter or DEFAULT_STAGES.drafter,
+        planner=planner or DEFAULT_STAGES.planner,
+    )
+
+
+def stages_of(result: QuestionResult) -> Stages:
+    """The parts that built a result (the defaults for a result read back from the history)."""
+    return result.stages or DEFAULT_STAGES
+
+
+# ----------------------------------------------------------------------------------------------------
+# Read (the ticket is already a ``TicketSet``), embed, group
+
+
+def _keys_by_question(
+    tickets: TicketSet, questions: list[str], keys: Mapping[str, str] | None
+) -> dict[str, str | None]:
     """The answer key per question: explicit keys win (``""`` applies to every question), then a key column."""
-    keys = dict(keys or {})
+    given = dict(keys or {})
     found: dict[str, str | None] = {}
     frame, cols = tickets.frame, tickets.columns
     for q in questions:
-        key = keys.get(q) or keys.get("")
+        key = given.get(q) or given.get("")
         if not key and cols.key:
             rows = frame[cols.key] if not cols.question else frame.loc[frame[cols.question] == q, cols.key]
             values = [v for v in rows.astype(str) if v.strip()]
@@ -68,54 +158,39 @@ def _keys_by_question(tickets, questions: list[str], keys: dict[str, str] | None
     return found
 
 
-def analyze_question(
-    question: str,
-    responses: list[Response],
-    vectors: np.ndarray,
-    *,
-    clusterer: Clusterer,
-    key: str | None = None,
-    library=None,
-    max_group_size: int = 6,
-) -> QuestionResult:
-    """Group one question's responses and build its groups, stems and plan.
-
-    Args:
-        question: the question.
-        responses: its responses, in input order (blank ones included).
-        vectors: shape (len(responses), dim) embeddings aligned with ``responses``.
-        clusterer: groups the non-blank responses.
-        key: the answer key, if the teacher gave one.
-        library: a ``MisconceptionLibrary`` for suggested labels and stems, or None.
-        max_group_size: largest next-day group before it is split.
+def group_question(
+    question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group one question's non-blank responses; blank ones are ``UNGROUPED`` with confidence 0.
 
     Returns:
-        the ``QuestionResult``; every response appears once, blank ones as ``UNGROUPED``.
+        ``(labels, confidence)``, each of shape (len(responses),).
     """
     labels = np.full(len(responses), UNGROUPED, dtype=int)
     confidence = np.zeros(len(responses), dtype=float)
     filled = [i for i, r in enumerate(responses) if not r.is_blank]
-    if filled:
-        answers = [responses[i].answer for i in filled]
-        has_answers = any(a is not None and str(a).strip() for a in answers)
-        clustering = clusterer.cluster(
-            [responses[i].text for i in filled],
-            vectors[filled],
-            answers=answers if has_answers else None,
-            key=key,
-        )
-        if len(clustering.labels) != len(filled) or len(clustering.confidence) != len(filled):
-            raise RowAccountingError(
-                f"Internal error: grouping returned {len(clustering.labels)} labels for {len(filled)} responses "
-                f"to {question or 'the ticket'}. Nothing was written; please report this."
-            )
-        labels[filled] = np.asarray(clustering.labels, dtype=int)
-        confidence[filled] = np.asarray(clustering.confidence, dtype=float)
-    result = assemble(
-        question, responses, labels, confidence, vectors, key=key, library=library, max_group_size=max_group_size
+    if not filled:
+        return labels, confidence
+    answers = [responses[i].answer for i in filled]
+    has_answers = any(a is not None and str(a).strip() for a in answers)
+    clustering = clusterer.cluster(
+        [responses[i].text for i in filled],
+        vectors[filled],
+        answers=answers if has_answers else None,
+        key=key,
     )
-    check_rows(question, len(responses), result)
-    return result
+    if len(clustering.labels) != len(filled) or len(clustering.confidence) != len(filled):
+        raise RowAccountingError(
+            f"Internal error: grouping returned {len(clustering.labels)} labels for {len(filled)} responses "
+            f"to {question or 'the ticket'}. Nothing was written; please report this."
+        )
+    labels[filled] = np.asarray(clustering.labels, dtype=int)
+    confidence[filled] = np.asarray(clustering.confidence, dtype=float)
+    return labels, confidence
+
+
+# ----------------------------------------------------------------------------------------------------
+# Label, draft, plan
 
 
 def assemble(
@@ -125,9 +200,11 @@ def assemble(
     confidence: Sequence[float],
     vectors: np.ndarray | None,
     key: str | None = None,
-    library=None,
+    library: MisconceptionLibrary | None = None,
     max_group_size: int = 6,
     topic: str | None = None,
+    *,
+    parts: Stages | None = None,
 ) -> QuestionResult:
     """Label the groups, draft their stems (with library suggestions) and plan tomorrow, for one question.
 
@@ -142,22 +219,24 @@ def assemble(
             None.
         max_group_size: largest next-day group.
         topic: the library topic (default the question).
+        parts: the labeller, drafter and planner (default ``DEFAULT_STAGES``).
 
     Returns:
         the ``QuestionResult``.
     """
+    parts = parts or DEFAULT_STAGES
     responses = tuple(responses)
     lab = tuple(int(x) for x in labels)
     conf = tuple(float(x) for x in confidence)
     if not (len(lab) == len(conf) == len(responses)):
         raise ValueError(f"{len(responses)} responses but {len(lab)} labels and {len(conf)} confidences")
-    groups = describe_groups(question, responses, lab, vectors, key)
-    stems = draft_stems(question, groups, key, has_ungrouped=UNGROUPED in lab)
+    groups = parts.labeller.describe(question, responses, lab, vectors, key)
+    stems = draft_all(parts.drafter, question, groups, key, has_ungrouped=UNGROUPED in lab)
     if library is not None:
         suggestions = library.suggest(question, groups, lab, vectors, topic=topic)
         if suggestions:
             groups, stems = _apply_suggestions(groups, stems, suggestions)
-    plan = make_plan(question, responses, lab, groups, max_group_size, vectors=vectors)
+    plan = parts.planner.plan(question, responses, lab, groups, max_group_size, vectors=vectors)
     return QuestionResult(
         question=question,
         responses=responses,
@@ -169,10 +248,23 @@ def assemble(
         key=key,
         max_group_size=max_group_size,
         vectors=vectors,
+        stages=None if parts is DEFAULT_STAGES else parts,
     )
 
 
-def _apply_suggestions(groups, stems, suggestions):
+def draft_all(
+    drafter: StemDrafter, question: str, groups: Sequence[Group], key: str | None, has_ungrouped: bool
+) -> tuple[FeedbackStem, ...]:
+    """One draft stem per group, in the groups' order, then the check-in stem if any response is ungrouped."""
+    stems = [drafter.draft(g, key) for g in groups]
+    if has_ungrouped:
+        stems.append(drafter.check_in(question))
+    return tuple(stems)
+
+
+def _apply_suggestions(
+    groups: tuple[Group, ...], stems: tuple[FeedbackStem, ...], suggestions: Mapping[int, LibraryEntry]
+) -> tuple[tuple[Group, ...], tuple[FeedbackStem, ...]]:
     """Library entries replace the drafted label and stem (and the status, unless an answer key set it)."""
     out_groups = []
     for g in groups:
@@ -181,7 +273,7 @@ def _apply_suggestions(groups, stems, suggestions):
             out_groups.append(g)
             continue
         status = g.status if g.status_confirmed or e.status not in STATUSES else e.status
-        out_groups.append(replace(g, label=e.label, status=status))
+        out_groups.append(replace(g, label=e.label, status=Status(status)))
     labels_taken: dict[str, int] = {}
     for g in out_groups:
         labels_taken[g.label] = labels_taken.get(g.label, 0) + 1
@@ -217,23 +309,64 @@ def check_rows(question: str, expected: int, result: QuestionResult) -> None:
         )
 
 
+def analyze_question(
+    question: str,
+    responses: list[Response],
+    vectors: np.ndarray,
+    *,
+    clusterer: Clusterer,
+    key: str | None = None,
+    library: MisconceptionLibrary | None = None,
+    max_group_size: int = 6,
+    parts: Stages | None = None,
+) -> QuestionResult:
+    """Group one question's responses and build its groups, stems and plan.
+
+    Args:
+        question: the question.
+        responses: its responses, in input order (blank ones included).
+        vectors: shape (len(responses), dim) embeddings aligned with ``responses``.
+        clusterer: groups the non-blank responses.
+        key: the answer key, if the teacher gave one.
+        library: a ``MisconceptionLibrary`` for suggested labels and stems, or None.
+        max_group_size: largest next-day group before it is split.
+        parts: the labeller, drafter and planner (default ``DEFAULT_STAGES``).
+
+    Returns:
+        the ``QuestionResult``; every response appears once, blank ones as ``UNGROUPED``.
+    """
+    labels, confidence = group_question(question, responses, vectors, clusterer, key)
+    result = assemble(
+        question, responses, labels, confidence, vectors, key=key, library=library, max_group_size=max_group_size,
+        parts=parts,
+    )
+    check_rows(question, len(responses), result)
+    return result
+
+
 def analyze(
-    tickets,
+    tickets: TicketSet,
     *,
     embedder: Embedder | None = None,
     clusterer: Clusterer | None = None,
-    keys: dict[str, str] | None = None,
+    labeller: Labeller | None = None,
+    drafter: StemDrafter | None = None,
+    planner: Planner | None = None,
+    keys: Mapping[str, str] | None = None,
     questions: list[str] | None = None,
-    library=None,
+    library: MisconceptionLibrary | None = None,
     progress: StageProgress | None = None,
     max_group_size: int = 6,
 ) -> Analysis:
     """Analyse an exit ticket: every question on its own.
 
     Args:
-        tickets: a ``TicketSet`` from ``tickets.read_tickets``.
+        tickets: a ``TicketSet`` from ``tickets.read_tickets`` (the read stage).
         embedder: default the bundled MiniLM model.
         clusterer: default ``MisconceptionClusterer``.
+        labeller: default ``PhraseLabeller``.
+        drafter: default ``TemplateDrafter``.
+        planner: default ``SmallGroupPlanner``.
         keys: answer key per question text; the key ``""`` applies to every question.
         questions: analyse only these questions (default all).
         library: a ``MisconceptionLibrary`` for suggestions, or None.
@@ -245,6 +378,7 @@ def analyze(
     """
     embedder = embedder or default_embedder()
     clusterer = clusterer or default_clusterer()
+    parts = stages(labeller, drafter, planner)
     all_responses = tickets.responses()
     if len(all_responses) != len(tickets.frame):
         raise RowAccountingError(
@@ -270,7 +404,7 @@ def analyze(
         results.append(
             analyze_question(
                 q, rs, vectors[start : start + len(rs)], clusterer=clusterer, key=key_of[q],
-                library=library, max_group_size=max_group_size,
+                library=library, max_group_size=max_group_size, parts=parts,
             )
         )
         start += len(rs)
@@ -281,4 +415,4 @@ def analyze(
             f"Internal error: {len(tickets.frame)} rows were read but {start} were analysed. Nothing was written."
         )
     return Analysis(frame=tickets.frame, columns=tickets.columns, results=tuple(results),
-                    source_name=getattr(tickets, "source_name", ""))
+                    source_name=tickets.source_name)

@@ -6,28 +6,64 @@ raw numpy array or a positional tuple except through the ``Embedder`` / ``Cluste
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNGROUPED = -1
 """Group id of a response that was not placed in any group (blank, or too unlike the rest)."""
 
-# Group status values.
-ON_TARGET = "on target"
-MISCONCEPTION = "misconception"
-UNCLEAR = "unclear"
-STATUSES = (ON_TARGET, MISCONCEPTION, UNCLEAR)
+NOT_GROUPED = "Not grouped"
+"""How the teacher sees ``UNGROUPED`` in the app, charts and exports."""
 
-# Next-step values written to responses.csv.
-RETEACH = "reteach"
-EXTENSION = "extension"
-CHECK_IN = "check-in"
 
-# Stem states.
-DRAFT = "draft"
-APPROVED = "approved"
+class Status(StrEnum):
+    """A group's status."""
+
+    ON_TARGET = "on target"
+    MISCONCEPTION = "misconception"
+    UNCLEAR = "unclear"
+
+
+class PlanKind(StrEnum):
+    """The kind of a next-day plan group, also the next step written to responses.csv."""
+
+    RETEACH = "reteach"
+    EXTENSION = "extension"
+    CHECK_IN = "check-in"
+
+
+class StemState(StrEnum):
+    """Whether the teacher has approved a feedback stem."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+class StemKind(StrEnum):
+    """Which kind of feedback stem was drafted (from the group's status; ``EXPLAIN`` for the check-in stem)."""
+
+    EXTENSION = "extension"
+    MISCONCEPTION = "misconception"
+    EXPLAIN = "explain"
+
+
+# The members under their short names (the values are plain strings: "on target" == Status.ON_TARGET).
+ON_TARGET = Status.ON_TARGET
+MISCONCEPTION = Status.MISCONCEPTION
+UNCLEAR = Status.UNCLEAR
+STATUSES = tuple(Status)
+RETEACH = PlanKind.RETEACH
+EXTENSION = PlanKind.EXTENSION
+CHECK_IN = PlanKind.CHECK_IN
+DRAFT = StemState.DRAFT
+APPROVED = StemState.APPROVED
 
 
 class FeedbackAssistantError(Exception):
@@ -107,7 +143,7 @@ class Group:
     label: str
     rows: tuple[int, ...]
     representatives: tuple[str, ...] = ()
-    status: str = UNCLEAR
+    status: Status = Status.UNCLEAR
     status_confirmed: bool = False
     answer: str | None = None
     terms: tuple[str, ...] = ()
@@ -134,9 +170,9 @@ class FeedbackStem:
     question: str
     group_id: int
     text: str
-    state: str = DRAFT
+    state: StemState = StemState.DRAFT
     drafted: str = ""
-    kind: str = ""
+    kind: StemKind | str = ""
     from_library: bool = False
 
 
@@ -156,7 +192,7 @@ class PlanGroup:
 
     question: str
     name: str
-    kind: str
+    kind: PlanKind
     students: tuple[str, ...]
     rows: tuple[int, ...]
     source_groups: tuple[int, ...] = ()
@@ -184,7 +220,6 @@ class Clustering:
 
     labels: np.ndarray
     confidence: np.ndarray
-    info: dict = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -193,7 +228,7 @@ class Embedder(Protocol):
 
     name: str
 
-    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Embed texts.
 
         Args:
@@ -231,6 +266,84 @@ class Clusterer(Protocol):
         ...
 
 
+@runtime_checkable
+class Labeller(Protocol):
+    """Names the groups of one question and proposes their status (default ``labelling.describe_groups``)."""
+
+    def describe(
+        self,
+        question: str,
+        responses: Sequence[Response],
+        labels: Sequence[int],
+        vectors: np.ndarray | None,
+        key: str | None = None,
+    ) -> tuple[Group, ...]:
+        """Describe every group.
+
+        Args:
+            question: the question.
+            responses: its n responses, in input order (blank ones included).
+            labels: shape (n,), group id per response; ``UNGROUPED`` for blank or not grouped.
+            vectors: shape (n, dim) embeddings aligned with ``responses`` (unit rows), or None.
+            key: the correct answer, if the teacher gave one.
+
+        Returns:
+            one ``Group`` per id >= 0 in display order, labels unique within the question.
+        """
+        ...
+
+
+@runtime_checkable
+class StemDrafter(Protocol):
+    """Drafts the feedback a group's students will read (default ``feedback.draft_stem`` / ``checkin_stem``)."""
+
+    def draft(self, group: Group, key: str | None = None) -> FeedbackStem:
+        """A ``DRAFT`` stem for one group (``drafted`` holds the same text)."""
+        ...
+
+    def check_in(self, question: str) -> FeedbackStem:
+        """The stem for the responses in no group (``group_id=UNGROUPED``)."""
+        ...
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Makes tomorrow's small groups for one question (default ``planning.make_plan``)."""
+
+    def plan(
+        self,
+        question: str,
+        responses: Sequence[Response],
+        labels: Sequence[int],
+        groups: Sequence[Group],
+        max_group_size: int,
+        vectors: np.ndarray | None = None,
+    ) -> Plan:
+        """Plan tomorrow.
+
+        Args:
+            question: the question.
+            responses: its n responses, in input order.
+            labels: shape (n,), group id per response.
+            groups: the question's groups, with statuses.
+            max_group_size: largest next-day group.
+            vectors: shape (n, dim) embeddings aligned with ``responses``, or None.
+
+        Returns:
+            a ``Plan`` placing every response in exactly one plan group.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The parts that label, draft and plan one question; the teacher's edits re-use them (``review.py``)."""
+
+    labeller: Labeller
+    drafter: StemDrafter
+    planner: Planner
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
     """Everything the tool knows about one question of one exit ticket, after analysis and the teacher's edits.
@@ -250,6 +363,8 @@ class QuestionResult:
         overrides: per-student feedback overrides as (response row, text).
         max_group_size: largest next-day group; edits that rebuild the plan use it again.
         vectors: shape (n, dim) embeddings aligned with ``responses`` (for edits that need them; not for display).
+        stages: the labeller, drafter and planner that built this result (None: the defaults); edits that
+            re-label, re-draft or re-plan call them again.
     """
 
     question: str
@@ -263,6 +378,7 @@ class QuestionResult:
     overrides: tuple[tuple[int, str], ...] = ()
     max_group_size: int = 6
     vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    stages: Stages | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +392,7 @@ class Analysis:
         source_name: file name the ticket came from.
     """
 
-    frame: object  # pandas.DataFrame (kept untyped so this module does not import pandas)
+    frame: pd.DataFrame
     columns: ColumnMap
     results: tuple[QuestionResult, ...]
     source_name: str = ""

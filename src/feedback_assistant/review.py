@@ -26,10 +26,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .feedback import CHECK_TEXT, draft_stem, draft_stems, fill
+from .feedback import CHECK_TEXT, fill
 from .fit import TEACHER_PLACED, check_flags
-from .labelling import describe_groups, label_phrase, response_answer
-from .planning import make_plan, move_in_plan
+from .labelling import label_phrase, response_answer
+from .pipeline import stages_of
+from .planning import move_in_plan
 from .records import (
     APPROVED,
     CHECK_IN,
@@ -114,7 +115,7 @@ def _replace_stem(result: QuestionResult, stem: FeedbackStem) -> QuestionResult:
 def _replan(result: QuestionResult, groups=None, labels=None) -> QuestionResult:
     groups = result.groups if groups is None else groups
     labels = result.labels if labels is None else labels
-    plan = make_plan(
+    plan = stages_of(result).planner.plan(
         result.question, result.responses, labels, groups, result.max_group_size, vectors=result.vectors
     )
     return replace(result, groups=tuple(groups), labels=tuple(labels), plan=plan)
@@ -129,7 +130,9 @@ def _rebuild(
     """Recompute groups after a membership change (see the module docstring for what is kept)."""
     fresh = {
         g.group_id: g
-        for g in describe_groups(result.question, result.responses, labels, result.vectors, result.key)
+        for g in stages_of(result).labeller.describe(
+            result.question, result.responses, labels, result.vectors, result.key
+        )
     }
     old = {g.group_id: g for g in result.groups}
     order = [g.group_id for g in result.groups if g.group_id in fresh]
@@ -160,11 +163,11 @@ def _rebuild(
     stems = [
         old_stems[g.group_id]
         if g.group_id in old_stems and g.group_id not in relabel
-        else draft_stem(g, result.key)
+        else stages_of(result).drafter.draft(g, result.key)
         for g in groups
     ]
     if UNGROUPED in labels:
-        stems.append(old_stems.get(UNGROUPED) or draft_stems(result.question, (), result.key, True)[0])
+        stems.append(old_stems.get(UNGROUPED) or stages_of(result).drafter.check_in(result.question))
     updated = replace(
         result, stems=tuple(stems), confidence=result.confidence if confidence is None else confidence
     )
@@ -219,7 +222,7 @@ def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionRe
     new = replace(g, status=status, status_confirmed=True)
     groups = tuple(new if o.group_id == group_id else o for o in result.groups)
     if status != g.status:
-        result = _replace_stem(result, draft_stem(new, result.key))
+        result = _replace_stem(result, stages_of(result).drafter.draft(new, result.key))
     return _replan(result, groups=groups)
 
 
