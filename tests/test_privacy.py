@@ -1,0 +1,140 @@
+"""A student's feedback holds only the teacher's words and that student's own words (issue 12, item 1).
+
+For every sample ticket (and, when ``../shared/datasets`` is present, classes drawn from the benchmark data) no
+student's feedback may contain a span of 4 or more words from another student's response that is not also in
+their own response, whatever the stems say: the drafted templates, and a teacher's edit that keeps the
+placeholders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import DATASETS, SAMPLES
+
+from feedback_assistant import pipeline
+from feedback_assistant.feedback import _PATTERNS, ANSWER, CHECK_IN_TEXT, CHECK_TEXT, OWN_WORDS, draft_text
+from feedback_assistant.labelling import tokens
+from feedback_assistant.records import APPROVED, Analysis
+from feedback_assistant.review import feedback_rows
+
+SPAN = 4
+SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*") if p.suffix in {".csv", ".xlsx"})
+
+
+def spans(text: str, n: int = SPAN) -> set[tuple[str, ...]]:
+    words = tokens(text)
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def foreign_spans(analysis: Analysis) -> list[tuple[str, str]]:
+    """(student, span) for every >= 4-word span of a classmate's response found in a student's feedback that
+    is not in the student's own response, nor in the tool's own fixed wording (``tool_words``)."""
+    found = []
+    others = {r.row: spans(r.text) for r in analysis_responses(analysis)}
+    for result in analysis.results:
+        fixed = tool_words(result)
+        for fb in feedback_rows(result):
+            own = spans(fb.response.text)
+            for span in spans(fb.text) - own - fixed:
+                if any(span in s for row, s in others.items() if row != fb.response.row):
+                    found.append((fb.response.student, " ".join(span)))
+    return found
+
+
+def tool_words(result) -> set[tuple[str, ...]]:
+    """Spans of the tool's wording when it is given NO student text: each group's stem re-drafted with its
+    label, terms and representatives blanked, plus the fixed questions and texts of ``feedback.py``. A coincidence
+    ("in its simplest form") is allowed; a stem that quotes a student is not (those words are not here)."""
+    words: set[tuple[str, ...]] = set()
+    for g in result.groups:
+        text, _ = draft_text(replace(g, label="group", representatives=(), terms=()), result.key)
+        words |= spans(text.replace(ANSWER, " ").replace(OWN_WORDS, " "))
+    for fixed in (CHECK_TEXT, CHECK_IN_TEXT, *(check for _, _, check in _PATTERNS)):
+        words |= spans(fixed.replace(ANSWER, " ").replace(OWN_WORDS, " "))
+    return words
+
+
+def analysis_responses(analysis: Analysis):
+    return [r for result in analysis.results for r in result.responses]
+
+
+def teacher_keeps_placeholders(analysis: Analysis) -> Analysis:
+    """Every stem edited by a teacher who keeps both placeholders, and approved."""
+    results = []
+    for result in analysis.results:
+        stems = tuple(
+            replace(s, text=f"You said {ANSWER}: “{OWN_WORDS}”. Talk to me about it tomorrow.", state=APPROVED)
+            for s in result.stems
+        )
+        results.append(replace(result, stems=stems))
+    return replace(analysis, results=tuple(results))
+
+
+@pytest.fixture(scope="module")
+def sample_analyses(real_embedder):
+    from feedback_assistant.tickets import read_tickets
+
+    return {p.name: pipeline.analyze(read_tickets(p), embedder=real_embedder) for p in SAMPLE_FILES}
+
+
+@pytest.mark.parametrize("name", [p.name for p in SAMPLE_FILES])
+def test_no_student_reads_a_classmates_words_in_the_samples(name, sample_analyses):
+    analysis = sample_analyses[name]
+    assert sum(len(r.responses) for r in analysis.results) > 0
+    assert foreign_spans(analysis) == []
+    assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
+
+
+def test_the_check_catches_a_stem_that_quotes_a_classmate(sample_analyses):
+    """The check above can fail: a stem quoting one student's response is caught for every other member."""
+    analysis = sample_analyses["grade5_fractions.csv"]
+    result = analysis.results[0]
+    group = max(result.groups, key=lambda g: g.size)
+    quoted = next(r.text for r in result.responses if r.row == group.rows[0])
+    stems = tuple(
+        replace(s, text=f"You wrote “{quoted}”.") if s.group_id == group.group_id else s for s in result.stems
+    )
+    leaky = replace(analysis, results=(replace(result, stems=stems),))
+    flagged_or_own = sum(1 for fb in feedback_rows(leaky.results[0]) if fb.check or fb.response.row == group.rows[0])
+    assert len(foreign_spans(leaky)) >= group.size - flagged_or_own > 0
+
+
+def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder):
+    """Classes of 30 drawn from MAP (answer column and key given): benchmark data, skipped when absent."""
+    path = DATASETS / "map_dev.csv"
+    if not path.exists():
+        pytest.skip("../shared/datasets/map_dev.csv is not here")
+    import pandas as pd
+
+    from feedback_assistant.tickets import read_tickets
+
+    df = pd.read_csv(path, keep_default_na=False, dtype=str)
+    classes = []
+    for qid in sorted(df.QuestionId.unique())[:4]:
+        sub = df[df.QuestionId == qid].sample(n=30, random_state=7)
+        classes.append(sub)
+    frame = pd.concat(classes, ignore_index=True)
+    frame = pd.DataFrame(
+        {
+            "Student": [f"S{i}" for i in range(len(frame))],
+            "Question": frame.QuestionText,
+            "Answer": frame.MC_Answer,
+            "Response": frame.StudentExplanation,
+        }
+    )
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "map_classes.csv"
+        frame.to_csv(csv, index=False)
+        analysis = pipeline.analyze(
+            read_tickets(csv, response_col="Response", answer_col="Answer", question_col="Question",
+                         student_col="Student"),
+            embedder=real_embedder,
+        )
+    assert len(analysis.results) == 4
+    assert foreign_spans(analysis) == []
+    assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
