@@ -7,6 +7,7 @@ import streamlit as st
 
 from feedback_assistant.records import FeedbackAssistantError
 from feedback_assistant_app import pictures, resources, state
+from feedback_assistant_app.safe import md
 
 
 def _open(ticket_id: int, summary: dict) -> None:
@@ -14,7 +15,7 @@ def _open(ticket_id: int, summary: dict) -> None:
     try:
         analysis = store.load_analysis(ticket_id)
     except FeedbackAssistantError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", md(exc))
         return
     state.start(analysis, details=summary, ticket_ids={summary["section"]: ticket_id})
     st.session_state["fa_goto"] = "pages/groups.py"
@@ -25,14 +26,14 @@ def _forget(section: str) -> None:
     try:
         deleted = store.forget_section(section)
     except FeedbackAssistantError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", md(exc))
         return
     ws = state.workspace()
     if ws is not None and section in ws.ticket_ids:
         state.forget()
     st.session_state.pop("hi_confirm", None)
     state.flash(
-        "success", f"Forgot the class '{section}': {deleted} saved records deleted from this computer."
+        "success", f"Forgot the class '{md(section)}': {deleted} saved records deleted from this computer."
     )
 
 
@@ -102,11 +103,11 @@ def _compare(store) -> None:
     try:
         comparison = compare.compare(store, viewer=viewer, **kwargs)
     except FeedbackAssistantError as exc:
-        st.info(str(exc))
+        st.info(md(exc))
         return
     if len(comparison.sections) < 2:
         st.caption(
-            f"Only one class ({', '.join(comparison.sections)}) has this question saved so far. The "
+            f"Only one class ({', '.join(md(s) for s in comparison.sections)}) has this question saved so far. The "
             "comparison appears once another class period or a colleague saves the same question."
         )
         return
@@ -129,10 +130,10 @@ def _forget_class(store) -> None:
         st.session_state["hi_confirm"] = section
     if st.session_state.get("hi_confirm") == section:
         with st.container(border=True):
-            st.error(f"Really delete everything saved for **{section}**? This cannot be undone.")
+            st.error(f"Really delete everything saved for **{md(section)}**? This cannot be undone.")
             b1, b2 = st.columns(2)
             b1.button(
-                f"Yes, forget {section}",
+                f"Yes, forget {md(section)}",
                 key="hi_forget_yes",
                 type="primary",
                 on_click=_forget,
@@ -153,7 +154,7 @@ state.show_flash()
 try:
     store = resources.store()
 except FeedbackAssistantError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 if store is None:
     st.info("The history is not available in this version.")

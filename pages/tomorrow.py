@@ -7,6 +7,7 @@ import streamlit as st
 from feedback_assistant import review
 from feedback_assistant.records import CHECK_IN, EXTENSION, RETEACH
 from feedback_assistant_app import downloads, state
+from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
 
 _KIND = {
@@ -21,7 +22,7 @@ def _move(qi: int, row_key: str, to_key: str) -> None:
     if row is None or name is None:
         return
     if state.edit(qi, review.move_student_in_plan, row, name):
-        state.flash("success", f"Moved to {name}.")
+        state.flash("success", f"Moved to {md(name)}.")
 
 
 def _summary(result) -> None:
@@ -30,7 +31,7 @@ def _summary(result) -> None:
     if plan.top_misconceptions:
         st.markdown(
             "\n".join(
-                f"{i}. **{label}** — {n} student{'s' if n != 1 else ''}"
+                f"{i}. **{md(label)}** — {n} student{'s' if n != 1 else ''}"
                 for i, (label, n) in enumerate(plan.top_misconceptions, start=1)
             )
         )
@@ -38,7 +39,7 @@ def _summary(result) -> None:
         st.markdown("No misconception group: everyone grouped is on target or unclear.")
     if plan.whole_class_reteach:
         st.warning(
-            f"More than half the class shares **{plan.whole_class_reteach}**: consider reteaching it to "
+            f"More than half the class shares **{md(plan.whole_class_reteach)}**: consider reteaching it to "
             "the whole class."
         )
 
@@ -71,12 +72,12 @@ def _group_cards(result, period: str | None) -> None:
         cols = st.columns(per_row)
         for col, (pg, rows) in zip(cols, shown[start : start + per_row], strict=False):
             with col.container(border=True):
-                st.markdown(f"**{pg.name}**")
+                st.markdown(f"**{md(pg.name)}**")
                 n = len(rows)
                 st.caption(f"{_KIND.get(pg.kind, pg.kind)} · {n} student{'s' if n != 1 else ''}")
                 if pg.focus and pg.focus not in pg.name:
-                    st.markdown(f"Focus: {pg.focus}")
-                st.markdown("\n".join(f"- {state.who(by_row[r])}" for r in rows))
+                    st.markdown(f"Focus: {md(pg.focus)}")
+                st.markdown("\n".join(f"- {md(state.who(by_row[r]))}" for r in rows))
 
 
 def _move_controls(qi: int, result) -> None:
@@ -111,7 +112,7 @@ qi, result = state.current_question(ws)
 st.title("Tomorrow's groups")
 state.show_flash()
 if result.question:
-    st.markdown(f"**Q{qi + 1}.** {result.question}")
+    st.markdown(f"**Q{qi + 1}.** {md(result.question)}")
 
 _summary(result)
 st.subheader("Small groups")

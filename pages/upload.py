@@ -14,6 +14,7 @@ import streamlit as st
 
 from feedback_assistant.records import FeedbackAssistantError
 from feedback_assistant_app import resources, state
+from feedback_assistant_app.safe import md
 
 SOURCE_KEY = "fa_source"
 NONE = "(none)"
@@ -55,7 +56,7 @@ def _use_sample(path: str) -> None:
         data = p.read_bytes()
     except OSError:
         state.flash(
-            "error", f"The sample file '{path}' was not found. Pick one of the samples below instead."
+            "error", f"The sample file '{md(path)}' was not found. Pick one of the samples below instead."
         )
         return
     _set_source(p.name, data, "sample")
@@ -71,7 +72,7 @@ def _on_upload() -> None:
     if uploaded.size > limit * 1024 * 1024:
         state.flash(
             "error",
-            f"'{uploaded.name}' is {uploaded.size / 1024 / 1024:.1f} MB; this app takes files up to "
+            f"'{md(uploaded.name)}' is {uploaded.size / 1024 / 1024:.1f} MB; this app takes files up to "
             f"{limit} MB. An exit ticket is usually far smaller: save just the sheet with the responses as a "
             "CSV file and upload that.",
         )
@@ -172,6 +173,33 @@ def _details_form(tickets) -> dict:
     }
 
 
+def _answer_keys(tickets, chosen: list[str]) -> dict[str, str]:
+    """One box per question for the correct answer, prefilled from the file's answer-key column if it has one.
+
+    Returns:
+        the typed (or prefilled) correct answer per question; questions left empty are not in it.
+    """
+    from feedback_assistant.pipeline import _keys_by_question
+
+    found = _keys_by_question(tickets, chosen, None) if tickets.columns.key else {}
+    st.markdown("**The correct answer to each question**")
+    st.caption(
+        "With the correct answer, groups are marked on target or misconception by it. Leave a box empty if a "
+        "question has no single right answer: the statuses are then only suggestions for you to check."
+        + (f" Prefilled from the column '{md(tickets.columns.key)}'." if found and any(found.values()) else "")
+    )
+    keys: dict[str, str] = {}
+    cols = st.columns(min(len(chosen), 3) or 1)
+    for i, q in enumerate(chosen):
+        label = f"Q{i + 1}: {md(state.short(q, 70))}" if q else "Correct answer"
+        sig = hashlib.md5(f"{q}\0{tickets.columns.key}".encode()).hexdigest()[:10]
+        key = state.init_widget(f"up:key:{sig}", found.get(q) or "")
+        value = cols[i % len(cols)].text_input(label, key=key, placeholder="e.g. 3/5")
+        if value.strip():
+            keys[q] = value.strip()
+    return keys
+
+
 def _login() -> str:
     try:
         return getpass.getuser()
@@ -194,7 +222,7 @@ def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict,
         )
     except FeedbackAssistantError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(md(exc))
         return
     if source_name and not analysis.source_name:
         analysis = dataclasses.replace(analysis, source_name=source_name)
@@ -217,7 +245,7 @@ ws = state.workspace()
 if ws is not None:
     with st.container(border=True):
         st.markdown(
-            f"**Open now:** {ws.analysis.source_name or 'exit ticket'} — "
+            f"**Open now:** {md(ws.analysis.source_name or 'exit ticket')} — "
             f"{sum(len(r.responses) for r in ws.analysis.results)} responses, "
             f"{sum(len(r.groups) for r in ws.analysis.results)} groups, {ws.edits} edits."
         )
@@ -252,16 +280,16 @@ if source is None:
     st.caption("Nothing is sent anywhere: the file is read and grouped on this computer.")
     st.stop()
 
-st.subheader(source["name"])
+st.subheader(md(source["name"]))
 try:
     detected = _read(source, {})
 except FeedbackAssistantError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 try:
     tickets = _with_choices(source, detected)
 except FeedbackAssistantError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     tickets = detected
 _column_choices(detected)
 questions = tickets.questions()

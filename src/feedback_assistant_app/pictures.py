@@ -10,6 +10,7 @@ from feedback_assistant.projection import project_2d
 from feedback_assistant.records import QuestionResult
 
 from . import state
+from .safe import md
 
 
 def group_sizes(result: QuestionResult) -> None:
@@ -56,7 +57,7 @@ def comparison(comp) -> None:
     """The PLC comparison: share of each class in each misconception, the trend over days, examples."""
     shared = comp.shared()
     if shared:
-        st.markdown("**Seen in every class:** " + "; ".join(shared))
+        st.markdown("**Seen in every class:** " + "; ".join(md(s) for s in shared))
     heat = charts.heatmap(comp)
     st.altair_chart(heat, width="stretch", height=_size(heat, "height", 120) + 150)
     trend = comp.trend
@@ -68,5 +69,5 @@ def comparison(comp) -> None:
         with st.expander("Example responses for each row"):
             for name, examples in comp.examples.items():
                 if examples:
-                    st.markdown(f"**{name}**")
-                    st.markdown("\n".join(f"- {e}" for e in examples))
+                    st.markdown(f"**{md(name)}**")
+                    st.markdown("\n".join(f"- {md(e)}" for e in examples))

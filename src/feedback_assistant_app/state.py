@@ -30,6 +30,7 @@ from feedback_assistant.records import (
 )
 
 from . import resources
+from .safe import md
 
 WS_KEY = "fa_workspace"
 TICKETS_KEY = "fa_tickets"
@@ -322,7 +323,7 @@ def sidebar(ws: Workspace | None) -> None:
         return
     with st.sidebar:
         a = ws.analysis
-        st.markdown(f"**{a.source_name or 'Exit ticket'}**")
+        st.markdown(f"**{md(a.source_name or 'Exit ticket')}**")
         n = sum(len(r.responses) for r in a.results)
         st.caption(f"{n} responses · {len(a.results)} question{'s' if len(a.results) != 1 else ''}")
         if len(a.results) > 1:
@@ -331,12 +332,12 @@ def sidebar(ws: Workspace | None) -> None:
             st.radio(
                 "Question",
                 list(range(len(a.results))),
-                format_func=lambda i: f"Q{i + 1}: {question_title(a.results[i], 60)}",
+                format_func=lambda i: f"Q{i + 1}: {md(question_title(a.results[i], 60))}",
                 key=QUESTION_PICK_KEY,
                 on_change=_pick_question,
             )
         if ws.save_problem:
-            st.warning(ws.save_problem)
+            st.warning(md(ws.save_problem))
         elif ws.ticket_ids:
             st.caption(":material/save: Every change is saved to your history on this computer.")
         else:
