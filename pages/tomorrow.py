@@ -54,6 +54,7 @@ def _period_filter(qi: int, result) -> str | None:
         ["All", *periods],
         key=wkey(qi, "plan_period"),
         default="All",
+        format_func=md,
         required=True,
         help="The groups span every period in the file; show the students of one period.",
     )
