@@ -56,13 +56,56 @@ def table(responses: list[str]) -> str:
 
 
 def xlsx(rows: list[list]) -> bytes:
+    """A one-sheet workbook; text starting with "=" stays text (as a Forms export stores it)."""
+    return workbook({"Sheet": rows})
+
+
+def workbook(
+    sheets: dict[str, list[list]],
+    *,
+    merges: dict[str, list[str]] | None = None,
+    hidden_rows: dict[str, list[int]] | None = None,
+    hidden_cols: dict[str, list[str]] | None = None,
+    formulas: bool = False,
+) -> bytes:
+    """A workbook with one tab per entry; ``formulas`` keeps "=..." cells as real formulas (no saved value)."""
     book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        if not formulas:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"
+        for ref in (merges or {}).get(title, []):
+            sheet.merge_cells(ref)
+        for r in (hidden_rows or {}).get(title, []):
+            sheet.row_dimensions[r].hidden = True
+        for c in (hidden_cols or {}).get(title, []):
+            sheet.column_dimensions[c].hidden = True
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _rewrite_sheet(data: bytes, edit: Callable[[str], str], extra: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with its first sheet's XML edited (and extra parts added or replaced)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = edit(body.decode()).encode()
+            if extra and info.filename in extra:
+                body = extra.pop(info.filename)
+            z.writestr(info.filename, body)
+        for name, body in (extra or {}).items():
+            z.writestr(name, body)
+    return out.getvalue()
 
 
 def png() -> bytes:
@@ -184,9 +227,7 @@ CASES = [
         "t.csv",
         lambda: table(["   ", "\t", "a half", " \u00a0 "]).encode(),
         rows=4,
-        check=_all(
-            _blank_marks([True, True, False, True]), _expect_texts(["   ", "\t", "a half", " \u00a0 "])
-        ),
+        check=_all(_blank_marks([True, True, False, True]), _expect_texts(["   ", "\t", "a half", " \u00a0 "])),
     ),
     Case(
         "all blank responses",
@@ -209,9 +250,7 @@ CASES = [
         rows=3,
         check=_blank_marks([False, True, False]),
     ),
-    Case(
-        "trailing blank rows are padding", "t.csv", lambda: (table(WORDS) + ",\r\n,\r\n\r\n").encode(), rows=6
-    ),
+    Case("trailing blank rows are padding", "t.csv", lambda: (table(WORDS) + ",\r\n,\r\n\r\n").encode(), rows=6),
     Case("leading blank lines before header", "t.csv", lambda: ("\r\n,\r\n" + table(WORDS)).encode(), rows=6),
     # --- encodings
     Case(
@@ -267,9 +306,7 @@ CASES = [
     Case(
         "semicolon separator",
         "t.csv",
-        lambda: csv_text(
-            ["Student", "Response"], [["Ana", "1,5 is more, I think"], ["Ben", "no"]], sep=";"
-        ).encode(),
+        lambda: csv_text(["Student", "Response"], [["Ana", "1,5 is more, I think"], ["Ben", "no"]], sep=";").encode(),
         rows=2,
         check=_expect_texts(["1,5 is more, I think", "no"]),
     ),
@@ -314,9 +351,7 @@ CASES = [
         "t.csv",
         lambda: b"Student,Response,Response\nAna,first thought here,second thought here\n",
         rows=1,
-        check=_all(
-            _column("Response", ["first thought here"]), _column("Response (2)", ["second thought here"])
-        ),
+        check=_all(_column("Response", ["first thought here"]), _column("Response (2)", ["second thought here"])),
     ),
     Case(
         "blank header cells",
@@ -392,9 +427,7 @@ CASES = [
         lambda: b'{"a": 1}',
         error=r"'answers.json' is a '\.json' file, which cannot be read — save or download the responses",
     ),
-    Case(
-        ".xls extension", "old.xls", lambda: b"\xd0\xcf\x11\xe0", error=r"'\.xls' file \(an old Excel file\)"
-    ),
+    Case(".xls extension", "old.xls", lambda: b"\xd0\xcf\x11\xe0", error=r"'\.xls' file \(an old Excel file\)"),
     Case("CSV renamed .xlsx", "t.xlsx", lambda: table(["a half"]).encode(), rows=1),
     # --- awkward but real text
     Case(
@@ -432,9 +465,7 @@ CASES = [
             ["<script>alert('hi')</script>", "<b>bold</b> &amp; <i>", "<img src=x onerror=alert(1)>"]
         ).encode(),
         rows=3,
-        check=_expect_texts(
-            ["<script>alert('hi')</script>", "<b>bold</b> &amp; <i>", "<img src=x onerror=alert(1)>"]
-        ),
+        check=_expect_texts(["<script>alert('hi')</script>", "<b>bold</b> &amp; <i>", "<img src=x onerror=alert(1)>"]),
     ),
     Case(
         "formula-looking cells",
@@ -460,9 +491,7 @@ CASES = [
     Case(
         "number-like text not coerced",
         "t.csv",
-        lambda: csv_text(
-            ["Student ID", "Response"], [["007", "1.50"], ["0012", "1e5"], ["12", "3/4"]]
-        ).encode(),
+        lambda: csv_text(["Student ID", "Response"], [["007", "1.50"], ["0012", "1e5"], ["12", "3/4"]]).encode(),
         rows=3,
         check=_all(_column("Student ID", ["007", "0012", "12"]), _expect_texts(["1.50", "1e5", "3/4"])),
     ),
@@ -507,9 +536,7 @@ def test_reader_handles_or_explains(case: Case, tmp_path):
     assert t.source_rows == (case.source_rows or case.rows)
     assert t.frame.index.tolist() == list(range(case.rows))
     assert len(t.responses()) == case.rows
-    assert sorted(set(t.frame["source_row"])) == list(
-        range(t.source_rows)
-    )  # every input row is accounted for
+    assert sorted(set(t.frame["source_row"])) == list(range(t.source_rows))  # every input row is accounted for
     if case.check:
         case.check(t)
 
@@ -582,9 +609,7 @@ def test_cli_writes_every_row_and_neutralises_formulas(name, tmp_path, cli_main,
 @pytest.mark.parametrize("name", CLI_BAD)
 def test_cli_bad_input_exits_2_with_one_line(name, tmp_path, cli_main, fake_embedder, capsys):
     path = _make(BY_NAME[name], tmp_path)
-    code = cli_main(
-        ["analyze", str(path), "--out", str(tmp_path / "out"), "--no-save"], embedder=fake_embedder
-    )
+    code = cli_main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-save"], embedder=fake_embedder)
     captured = capsys.readouterr()
     assert code == 2
     lines = captured.err.strip().splitlines()
