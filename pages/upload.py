@@ -210,15 +210,15 @@ def _login() -> str:
 def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict, source_name: str) -> None:
     from feedback_assistant import pipeline
 
-    embedder = resources.embedder()
     bar = st.progress(0.0, text="Reading the responses…")
 
     def progress(done: int, total: int, stage: str) -> None:
         bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{stage}: {done} of {total}")
 
     try:
+        parts = resources.parts()  # the model loads here, once per server
         analysis = pipeline.analyze(
-            tickets, embedder=embedder, keys=keys or None, questions=questions, progress=progress
+            tickets, **parts, keys=keys or None, questions=questions, progress=progress
         )
     except FeedbackAssistantError as exc:
         bar.empty()

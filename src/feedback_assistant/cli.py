@@ -63,19 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--topic", help="standard or topic tag for PLC comparison, e.g. 5.NF.1")
     a.add_argument("--db", help="database URL (default: a SQLite file in ~/.feedback_assistant)")
     a.add_argument("--no-save", action="store_true", help="do not save this analysis to the history database")
+    a.add_argument(
+        "--model",
+        help="a school's own sentence-transformers model folder, models/NAME (default: the bundled all-MiniLM-L6-v2)",
+    )
     a.set_defaults(handler=analyze_command)
-    try:
-        from .cli_store import add_compare_parser, add_forget_parser
-    except ImportError:  # storage commands not available in this build
-        pass
-    else:
-        add_compare_parser(sub)
-        add_forget_parser(sub)
+    from .cli_store import add_compare_parser, add_forget_parser
+
+    add_compare_parser(sub)
+    add_forget_parser(sub)
     return parser
 
 
-def analyze_command(args, *, embedder=None) -> int:
-    """Run ``analyze``: read, group, draft, plan, write, save."""
+def analyze_command(args, *, embedder=None, **parts) -> int:
+    """Run ``analyze``: read, group, draft, plan, write, save (``parts``: ``clusterer=``, ``labeller=``, ...)."""
     path = Path(args.input)
     if not path.exists():
         print(f"error: the file '{args.input}' was not found. Check the name and folder.", file=sys.stderr)
@@ -107,9 +108,12 @@ def analyze_command(args, *, embedder=None) -> int:
         ) from exc
     keys = {"": args.key} if args.key else None
     library = _open_library(args)
+    if embedder is None and args.model:
+        embedder = pipeline.default_embedder(args.model)
     analysis = pipeline.analyze(
         tickets,
         embedder=embedder,
+        **parts,
         keys=keys,
         library=library,
         progress=_progress_bar(),
@@ -126,42 +130,35 @@ def analyze_command(args, *, embedder=None) -> int:
 
 
 def _open_library(args):
-    """The misconception library for suggestions, or None when it cannot be opened."""
-    try:
-        from .library import MisconceptionLibrary
-    except ImportError:
-        return None
-    store = None
-    if not args.no_save:
-        try:
-            from .storage import SqlLibraryStore, Store
+    """The misconception library for suggestions: kept in the history database unless ``--no-save``."""
+    from .library import MisconceptionLibrary
 
-            store = SqlLibraryStore(Store(args.db))
-        except ImportError:
-            store = None
-    return MisconceptionLibrary(store) if store is not None else MisconceptionLibrary()
+    if args.no_save:
+        return MisconceptionLibrary()
+    from .storage import SqlLibraryStore, Store
+
+    return MisconceptionLibrary(SqlLibraryStore(Store(args.db)))
 
 
 def _save(analysis, args) -> str:
-    try:
-        from .storage import Store
-    except ImportError:
-        return ""
     import datetime as dt
     import getpass
 
     teacher = args.teacher or os.environ.get("FEEDBACK_ASSISTANT_TEACHER") or getpass.getuser()
     date = args.date or dt.date.today().isoformat()
+    from .storage import Store
+
     Store(args.db).save_analysis(analysis, section=args.section, teacher=teacher, date=date, topic=args.topic)
     return " Saved to your history."
 
 
-def main(argv: list[str] | None = None, *, embedder=None) -> int:
+def main(argv: list[str] | None = None, *, embedder=None, **parts) -> int:
     """Entry point of the ``feedback-assistant`` command.
 
     Args:
         argv: arguments without the program name (default ``sys.argv[1:]``).
         embedder: an ``Embedder`` to use instead of the bundled model (tests pass a fake one).
+        parts: other pipeline parts for ``analyze`` (``clusterer=``, ``labeller=``, ``drafter=``, ``planner=``).
 
     Returns:
         0 on success, 2 on bad input (one line on stderr says what to do), 1 on an unexpected failure.
@@ -171,7 +168,7 @@ def main(argv: list[str] | None = None, *, embedder=None) -> int:
 
     try:
         if args.handler is analyze_command:
-            return analyze_command(args, embedder=embedder)
+            return analyze_command(args, embedder=embedder, **parts)
         return args.handler(args)
     except FeedbackAssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

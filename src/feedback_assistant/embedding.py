@@ -18,13 +18,73 @@ import numpy as np
 from .records import FeedbackAssistantError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+BUNDLED_DIM = 384
 DEFAULT_BATCH = 64
 
 Progress = Callable[[int, int], None]
 
 
 class ModelUnavailableError(FeedbackAssistantError):
-    """The bundled embedding model is not installed."""
+    """The embedding model is not installed, or a chosen model folder is not a sentence-transformers model."""
+
+
+MODEL_ENV = "FEEDBACK_ASSISTANT_MODEL"
+"""Names a school's own model folder (``models/NAME``) for the app; unset or empty: the bundled model."""
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def models_dir() -> Path:
+    """The ``models/`` folder: ``$FEEDBACK_ASSISTANT_MODELS``, else the project's own (next to ``src/``)."""
+    chosen = os.environ.get("FEEDBACK_ASSISTANT_MODELS")
+    return Path(chosen) if chosen else Path(__file__).resolve().parents[2] / "models"
+
+
+def local_models() -> list[str]:
+    """The model folders a school placed in ``models/`` (``models/NAME`` each), sorted."""
+    folder = models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(f"models/{p.name}" for p in folder.iterdir() if (p / "modules.json").is_file())
+
+
+def resolve_model(model: str | Path) -> Path:
+    """The folder of a school's model: ``models/NAME``, ``NAME`` (under ``models/``) or any folder path.
+
+    Raises:
+        ModelUnavailableError: the folder does not exist or holds no sentence-transformers model.
+    """
+    given = Path(model).expanduser()
+    candidates = [given]
+    if not given.is_absolute():
+        parts = given.parts[1:] if given.parts[:1] == ("models",) else given.parts
+        candidates.append(models_dir().joinpath(*parts))
+    folder = next((c for c in candidates if c.is_dir()), None)
+    if folder is None:
+        names = ", ".join(local_models()) or "none yet"
+        raise ModelUnavailableError(
+            f"No model folder '{model}'. Put a sentence-transformers model folder in models/ and pass "
+            f"models/NAME (models found: {names})."
+        )
+    if not (folder / "modules.json").is_file() or not any((folder / w).is_file() for w in WEIGHT_FILES):
+        raise ModelUnavailableError(
+            f"'{model}' is not a sentence-transformers model folder (it needs modules.json and "
+            f"{' or '.join(WEIGHT_FILES)}). Save the model with SentenceTransformer.save(folder) and try again."
+        )
+    return folder.resolve()
+
+
+def weights_sha256(folder: str | Path) -> str:
+    """sha256 (hex) of a model folder's weights file (``model.safetensors``, else ``pytorch_model.bin``)."""
+    folder = Path(folder)
+    path = next((folder / w for w in WEIGHT_FILES if (folder / w).is_file()), None)
+    if path is None:
+        raise ModelUnavailableError(f"The model folder '{folder.name}' holds no weights file.")
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -136,6 +196,34 @@ class EmbeddingCache:
             con.close()
         return found
 
+    def discard(self, texts: list[str], models: tuple[str, ...] | None = None, *, dry_run: bool = False) -> int:
+        """Delete the cached vectors of ``texts`` (forgetting a class), under every model name the tool uses.
+
+        Returns:
+            how many cached vectors there were (deleted unless ``dry_run``). The file is left alone if absent.
+        """
+        path = self.directory / "embeddings.sqlite"
+        if not texts or not path.exists():
+            return 0
+        models = models or (MODEL_NAME, f"{MODEL_NAME}/bfloat16")
+        keys = [self._key(m, normalise_text(t)) for m in models for t in texts]
+        con = self._connect()
+        try:
+            con.execute("PRAGMA secure_delete = ON")
+            n = 0
+            with con:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    sql = f"{'SELECT count(*)' if dry_run else 'DELETE'} FROM vec WHERE k IN ({marks})"
+                    cur = con.execute(sql, chunk)
+                    n += cur.fetchone()[0] if dry_run else cur.rowcount
+            if not dry_run:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            con.close()
+        return n
+
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
         """Store vectors for texts (one transaction)."""
         if not items:
@@ -152,7 +240,7 @@ class EmbeddingCache:
 
 
 class MiniLMEmbedder:
-    """Embeds responses with the bundled all-MiniLM-L6-v2, locally.
+    """Embeds responses with the bundled all-MiniLM-L6-v2 (or a school's model in ``models/``), locally.
 
     Identical responses (after trimming and folding white space) are embedded once; vectors are cached on disk
     so that re-analysing a file is near-instant.
@@ -160,8 +248,12 @@ class MiniLMEmbedder:
     Args:
         cache: an ``EmbeddingCache``, ``None`` for the default folder, or ``False`` for no cache.
         batch_size: sentences per forward pass.
-        model_path: a local sentence-transformers folder; default the bundled model.
+        model_path: a school's sentence-transformers folder (``models/NAME``, see ``resolve_model``); default
+            the bundled model. Its vectors are cached under ``NAME@<first 16 hex of its weights' sha256>``.
         dtype: ``"float32"`` or ``"bfloat16"``; default bf16 where the CPU runs it natively (``embed_dtype``).
+
+    Raises:
+        ModelUnavailableError: ``model_path`` is not a sentence-transformers model folder.
     """
 
     name = MODEL_NAME
@@ -170,10 +262,27 @@ class MiniLMEmbedder:
                  model_path: str | None = None, dtype: str | None = None):
         self.cache = cache
         self.batch_size = batch_size
-        self.model_path = model_path
+        self.model_path = str(resolve_model(model_path)) if model_path else None
         self.dtype = dtype or embed_dtype()
-        # The cache and the misconception library key vectors by this name: bf16 vectors are kept apart.
-        self.name = MODEL_NAME if self.dtype == "float32" else f"{MODEL_NAME}/{self.dtype}"
+        # The cache and the misconception library key vectors by this name: another model's vectors, and bf16
+        # vectors, are kept apart.
+        base = MODEL_NAME
+        if self.model_path:
+            base = f"{Path(self.model_path).name}@{weights_sha256(self.model_path)[:16]}"
+        self.name = base if self.dtype == "float32" else f"{base}/{self.dtype}"
+
+    def warm_up(self) -> MiniLMEmbedder:
+        """Load the model now (the app does this once per server, so the first upload does not wait)."""
+        load_model(self.model_path, self.dtype)
+        return self
+
+    def dimension(self) -> int:
+        """Length of one vector (384 for the bundled model; a school's model is loaded to ask it)."""
+        if not self.model_path:
+            return BUNDLED_DIM
+        model = load_model(self.model_path, self.dtype)
+        ask = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(ask())
 
     def _cache(self) -> EmbeddingCache | None:
         if self.cache is False:
@@ -190,7 +299,7 @@ class MiniLMEmbedder:
             progress: optional ``progress(done, total)`` called as unique texts are embedded.
 
         Returns:
-            float32 array of shape (n, 384), L2-normalised rows.
+            float32 array of shape (n, dim) (dim 384 for the bundled model), L2-normalised rows.
         """
         norm = [normalise_text(t) for t in texts]
         unique = list(dict.fromkeys(norm))
@@ -218,5 +327,5 @@ class MiniLMEmbedder:
                 cache.put_many(self.name, new)
             vectors.update(new)
         if not norm:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, self.dimension()), dtype=np.float32)
         return np.vstack([vectors[t] for t in norm]).astype(np.float32)

@@ -1,42 +1,63 @@
-"""Things loaded once per server process: the embedding model and the history store."""
+"""Things loaded once per server process: the embedding model and the history store; and the pipeline parts.
+
+The pages get every pipeline part from here (``parts()``), so a test can run the whole app with a fast fake
+embedder (or any other part) by putting it in ``st.session_state[PARTS_KEY]``, e.g.
+``at.session_state[PARTS_KEY] = {"embedder": FakeEmbedder()}``. Nothing else changes for such a session.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import streamlit as st
 
+from feedback_assistant.embedding import MODEL_ENV, MiniLMEmbedder
+
+PARTS_KEY = "pipeline_parts"
+"""``st.session_state`` key of a dict of parts (``embedder``, ``clusterer``, ``labeller``, ``drafter``,
+``planner``) that replace the defaults for this session."""
+
+MODEL_KEY = "model_choice"
+"""``st.session_state`` key of the model chosen on the Upload page ("" for the bundled model)."""
+
 
 @st.cache_resource(show_spinner="Loading the language model (only the first time)…")
-def embedder():
-    """The bundled sentence model, loaded once for every session of this server."""
-    from feedback_assistant import pipeline
+def _loaded(model: str) -> MiniLMEmbedder:
+    """The sentence model (bundled, or ``models/NAME``), loaded once per server in one dtype."""
+    return MiniLMEmbedder(model_path=model or None).warm_up()
 
-    model = pipeline.default_embedder()
-    warm = getattr(model, "warm_up", None)
-    if callable(warm):
-        warm()
-    else:
-        from feedback_assistant.embedding import load_model
 
-        load_model(getattr(model, "model_path", None))
-    return model
+def model_choice() -> str:
+    """The model for this session: the Upload page's choice, else ``$FEEDBACK_ASSISTANT_MODEL``, else bundled."""
+    chosen = st.session_state.get(MODEL_KEY)
+    return chosen if chosen is not None else os.environ.get(MODEL_ENV, "")
+
+
+def embedder() -> Any:
+    """The session's embedder: an injected one (``PARTS_KEY``), else the chosen model, loaded once."""
+    injected = st.session_state.get(PARTS_KEY, {}).get("embedder")
+    return injected if injected is not None else _loaded(model_choice())
+
+
+def parts() -> dict[str, Any]:
+    """Keyword arguments for ``pipeline.analyze``: the embedder and any injected part."""
+    injected = dict(st.session_state.get(PARTS_KEY, {}))
+    injected["embedder"] = embedder()
+    return injected
 
 
 @st.cache_resource(show_spinner=False)
 def _store_for(home: str, url: str):
-    try:
-        from feedback_assistant.storage import Store
-    except ImportError:
-        return None
+    from feedback_assistant.storage import Store
+
     return Store(url or None)
 
 
 def store():
     """The history store (SQLite in the data folder unless ``FEEDBACK_ASSISTANT_DB`` names another database).
 
-    Returns None when this build has no storage layer. Keyed on the data folder, so tests that each use their
-    own folder get their own store.
+    Keyed on the data folder, so tests that each use their own folder get their own store.
     """
     return _store_for(
         os.environ.get("FEEDBACK_ASSISTANT_HOME", ""), os.environ.get("FEEDBACK_ASSISTANT_DB", "")
