@@ -53,7 +53,57 @@ SAFE = [
 
 @pytest.mark.parametrize("text", DANGEROUS)
 def test_formula_looking_text_gets_a_quote(text):
-    assert neutralise_cell(text) == "'" + text
+    out = neutralise_cell(text)
+    assert out.startswith("'") and out.replace("'", "") == text.replace("'", "")  # only quotes added
+    assert not _live_parts(out)
+
+
+# Cells as a spreadsheet in another locale splits them: Excel in es/de/fr/it splits a CSV on ";".
+LOCALE_DANGEROUS = [
+    'ok;=HYPERLINK("http://evil.example","click")',
+    "ok,=1+2",
+    "ok; @SUM(A1)",
+    'ok;"=1+2"',
+    "two lines\n=1+2",
+    "tab\t+cmd|' /C calc'!A0",
+    "a;b;-2+3",
+]
+LOCALE_SAFE = ["x = -3, -4", "2; +3", "1,5;-2,5", "a;b", "see: a=b; c=d"]
+
+
+def _live_parts(text: str) -> list[str]:
+    """The parts of ``text`` that a spreadsheet would run as a formula after splitting on , ; tab or line break."""
+    import re
+
+    parts = re.split(r"[,;\t\r\n]", text)
+    return [
+        p for p in parts
+        if re.match(r"^[\s\"]*[=+\-@]", p) and not re.fullmatch(r"\s*[+-]?\d+(?:[.,]\d*)?\s*", p)
+    ]
+
+
+@pytest.mark.parametrize("text", LOCALE_DANGEROUS)
+def test_a_formula_after_a_separator_is_neutralised_for_every_locale(text):
+    assert _live_parts(text)  # the case is real
+    out = neutralise_cell(text)
+    assert not _live_parts(out)
+    assert out.replace("'", "") == text.replace("'", "")  # only quotes were added
+
+
+@pytest.mark.parametrize("text", LOCALE_SAFE)
+def test_numbers_and_plain_text_after_a_separator_are_unchanged(text):
+    assert neutralise_cell(text) == text
+
+
+def test_csv_split_on_semicolons_or_tabs_holds_no_live_formula():
+    frame = pd.DataFrame({"Student": ["Ana;=1+2", "Bo"], "Response": LOCALE_DANGEROUS[:2]})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+    for line in text.splitlines():
+        for sep in (";", ",", "\t"):
+            for cell in line.split(sep):
+                assert not _live_parts(cell.strip('"')), (sep, cell)
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str)
+    assert back["Response"].str.replace("'", "").tolist() == [t.replace("'", "") for t in LOCALE_DANGEROUS[:2]]
 
 
 @pytest.mark.parametrize("text", SAFE)

@@ -67,6 +67,55 @@ def heatmap(comparison):
     )
 
 
+_LOW, _HIGH = (255, 245, 235), (127, 39, 4)  # the ends of the "oranges" scheme
+
+
+def _orange(share: float) -> str:
+    share = min(max(float(share), 0.0), 1.0)
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(_LOW, _HIGH, strict=True))
+
+
+def heatmap_html(comparison) -> str:
+    """The section x misconception heatmap as one self-contained HTML page: a static table, no script.
+
+    Every name (question, sections, misconception labels) is HTML-escaped, so a section called
+    ``</script><script>...`` is text; the page loads nothing from the network.
+
+    Args:
+        comparison: a ``compare.Comparison``.
+
+    Returns:
+        the page, as text (UTF-8).
+    """
+    from html import escape
+
+    prev, counts = comparison.prevalence, comparison.counts
+    title = comparison.question or (f"Topic {comparison.topic}" if comparison.topic else "Untitled question")
+    head = "".join(f"<th scope='col'>{escape(str(s))}</th>" for s in prev.columns)
+    rows = []
+    for m in prev.index:
+        cells = []
+        for s in prev.columns:
+            share, n = float(prev.loc[m, s]), int(counts.loc[m, s])
+            colour = "#fff" if share > 0.5 else "#000"
+            cells.append(
+                f"<td style='background:{_orange(share)};color:{colour}' "
+                f"title='{escape(str(s))}: {n} student{'s' if n != 1 else ''}'>{share:.0%}</td>"
+            )
+        rows.append(f"<tr><th scope='row'>{escape(str(m))}</th>{''.join(cells)}</tr>")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{escape(_short(title))}</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ddd;padding:.4em .7em}td{text-align:center;min-width:5em}"
+        "th[scope=row]{text-align:left;font-weight:normal;max-width:28em}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p>Share of each section's students in each misconception.</p>"
+        f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</body></html>\n"
+    )
+
+
 def trend_chart(comparison):
     """Share of students per misconception over the ticket dates, one line per section.
 

@@ -8,7 +8,12 @@ Every file the tool writes goes through this module:
   character after leading white space) is ``=``, ``+``, ``-``, ``@``, or that starts with a tab or carriage
   return, gets a single quote ``'`` in front, so the spreadsheet shows it as text. Plain numbers such as
   ``-3`` or ``+0.5`` are left alone (they cannot run anything, and a math teacher's answers stay readable).
-  Headers are treated the same way. Files are UTF-8 **with a byte-order mark**, so Excel on Windows shows
+  Headers are treated the same way.
+  **Every locale:** Excel in Spanish, German, French or Italian splits a CSV on ``;`` (and some tools on
+  tabs), so the part of a cell after a ``,``, ``;``, tab or line break is a cell of its own there:
+  ``ok;=HYPERLINK(...)`` would become a live formula. Such a part gets the ``'`` too, right before its
+  ``=``/``+``/``-``/``@`` (``ok;'=HYPERLINK(...)``), unless it is a plain number (``x = -3, -4`` is left
+  alone). Files are UTF-8 **with a byte-order mark**, so Excel on Windows shows
   accents, emoji and non-Latin scripts correctly instead of guessing a legacy code page; Python, pandas,
   Sheets and LibreOffice all read the mark.
 * **XLSX** - every text cell is written as a text cell (never a formula, never an error value such as
@@ -38,24 +43,50 @@ XLSX_CELL_LIMIT = 32_767
 CSV_ENCODING = "utf-8-sig"
 
 
-def needs_neutralising(text: str) -> bool:
-    """True when a spreadsheet could read ``text`` as a formula (see the module notes)."""
+_SEPARATOR = re.compile(r"[,;\t\r\n]")
+_INNER_TRIGGER = re.compile(r"[,;\t\r\n][\s\"']*([=+\-@])")
+_INNER_TRIGGER_TEXT = r"[,;\t\r\n][\s\"']*[=+\-@]"
+
+
+def _starts_formula(text: str) -> bool:
     return bool(_TRIGGER.match(text)) and not _PLAIN_NUMBER.match(text)
 
 
+def _inner_formulas(text: str) -> list[int]:
+    """Positions of the ``=+-@`` that would start a formula once the text is split on ``,``, ``;``, tabs or
+    line breaks (a plain number such as ``, -4`` does not count)."""
+    out = []
+    for m in _INNER_TRIGGER.finditer(text):
+        part = _SEPARATOR.split(text[m.start() + 1 :], maxsplit=1)[0]
+        if not _PLAIN_NUMBER.match(part.strip("\"' ")):
+            out.append(m.start(1))
+    return out
+
+
+def needs_neutralising(text: str) -> bool:
+    """True when a spreadsheet could read ``text``, or a part of it after a ``,``/``;``/tab/line break, as a
+    formula (see the module notes)."""
+    return _starts_formula(text) or bool(_inner_formulas(text))
+
+
 def neutralise_cell(value):
-    """Make one cell safe for a CSV: prefix ``'`` to formula-looking text; return other values unchanged.
+    """Make one cell safe for a CSV in every locale: ``'`` before each formula start; other values unchanged.
 
     Args:
         value: any cell value.
 
     Returns:
-        ``"'" + value`` for a string that starts (maybe after white space) with ``=``, ``+``, ``-``, ``@``, or
-        starts with a tab or carriage return, and is not a plain number; otherwise ``value`` itself.
+        for a string: ``"'"`` in front when it starts (maybe after white space) with ``=``, ``+``, ``-``, ``@``,
+        or starts with a tab or carriage return, and is not a plain number; and ``'`` before the ``=+-@`` of
+        every part after a ``,``, ``;``, tab or line break that would start a formula on its own. Other values
+        are returned as they are.
     """
-    if isinstance(value, str) and needs_neutralising(value):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    leading = _starts_formula(value)
+    for pos in reversed(_inner_formulas(value)):
+        value = value[:pos] + "'" + value[pos:]
+    return "'" + value if leading else value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +114,8 @@ def _neutralise_series(s: pd.Series) -> pd.Series:
         raw_first = s.str[:1]
     except AttributeError:  # no text in the column at all
         return s
-    candidates = (first.isin(["=", "+", "-", "@"]) | raw_first.isin(["\t", "\r"])).fillna(False).astype(bool)
+    inner = s.str.contains(_INNER_TRIGGER_TEXT, regex=True)
+    candidates = (first.isin(["=", "+", "-", "@"]) | raw_first.isin(["\t", "\r"]) | inner).fillna(False).astype(bool)
     if not candidates.any():
         return s
     s = s.copy()
