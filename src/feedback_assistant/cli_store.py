@@ -76,14 +76,15 @@ def compare_command(args) -> int:
     if len(result.sections) > 1:
         print("Shared by every section: " + ("; ".join(shared) if shared else "none"))
     if args.out:
+        from .charts import heatmap_html
+        from .spreadsheet import write_csv
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        result.prevalence.to_csv(out / "prevalence.csv")
-        result.trend.to_csv(out / "trend.csv", index=False)
-        _examples_frame(result).to_csv(out / "examples.csv", index=False)
-        from .charts import heatmap
-
-        heatmap(result).save(str(out / "heatmap.html"))
+        write_csv(result.prevalence.reset_index(), out / "prevalence.csv")
+        write_csv(result.trend, out / "trend.csv")
+        write_csv(_examples_frame(result), out / "examples.csv")
+        (out / "heatmap.html").write_text(heatmap_html(result), encoding="utf-8")  # static: no script, no CDN
         print(f"Wrote prevalence.csv, trend.csv, examples.csv and heatmap.html to {out}.")
     return EXIT_OK
 
