@@ -44,6 +44,7 @@ from .records import (
 
 if TYPE_CHECKING:
     from .library import LibraryEntry, MisconceptionLibrary
+    from .memory import MemorySource, QuestionMemory, TaughtGroup
     from .tickets import TicketSet
 
 StageProgress = Callable[[int, int, str], None]
@@ -189,6 +190,27 @@ def group_question(
     return labels, confidence
 
 
+def _group_with_memory(
+    responses: Sequence[Response], vectors: np.ndarray, taught: QuestionMemory, clusterer: Clusterer, key: str | None
+) -> tuple[np.ndarray, np.ndarray, dict[int, TaughtGroup]]:
+    """``group_question`` with the teacher's memory first (``memory.carry_over``); also returns group id -> the
+    taught group it carries over."""
+    from .memory import carry_over
+
+    labels = np.full(len(responses), UNGROUPED, dtype=int)
+    confidence = np.zeros(len(responses), dtype=float)
+    filled = [i for i, r in enumerate(responses) if not r.is_blank]
+    if not filled:
+        return labels, confidence, {}
+    answers = [responses[i].answer for i in filled]
+    has_answers = any(a is not None and str(a).strip() for a in answers)
+    co = carry_over(taught, [responses[i].text for i in filled], vectors[filled],
+                    answers if has_answers else None, clusterer, key=key)
+    labels[filled] = co.clustering.labels
+    confidence[filled] = co.clustering.confidence
+    return labels, confidence, dict(co.taught)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Label, draft, plan
 
@@ -319,6 +341,7 @@ def analyze_question(
     library: MisconceptionLibrary | None = None,
     max_group_size: int = 6,
     parts: Stages | None = None,
+    memory: MemorySource | None = None,
 ) -> QuestionResult:
     """Group one question's responses and build its groups, stems and plan.
 
@@ -331,15 +354,26 @@ def analyze_question(
         library: a ``MisconceptionLibrary`` for suggested labels and stems, or None.
         max_group_size: largest next-day group before it is split.
         parts: the labeller, drafter and planner (default ``DEFAULT_STAGES``).
+        memory: the teacher's memory; when it holds this question, responses that match a taught group join it
+            with its taught name, status and stem (``Group.carried_over``), the rest are grouped by ``clusterer``.
 
     Returns:
         the ``QuestionResult``; every response appears once, blank ones as ``UNGROUPED``.
     """
-    labels, confidence = group_question(question, responses, vectors, clusterer, key)
+    taught = memory.lookup(question) if memory is not None else None
+    if taught is not None and taught.size:
+        labels, confidence, carried = _group_with_memory(responses, vectors, taught, clusterer, key)
+    else:
+        (labels, confidence), carried = group_question(question, responses, vectors, clusterer, key), {}
     result = assemble(
         question, responses, labels, confidence, vectors, key=key, library=library, max_group_size=max_group_size,
         parts=parts,
     )
+    if taught is not None and taught.size:
+        from .memory import apply_taught
+
+        used = parts or DEFAULT_STAGES
+        result = apply_taught(result, carried, taught.summary(), used.drafter, used.planner)
     check_rows(question, len(responses), result)
     return result
 
@@ -357,6 +391,7 @@ def analyze(
     library: MisconceptionLibrary | None = None,
     progress: StageProgress | None = None,
     max_group_size: int = 6,
+    memory: MemorySource | None = None,
 ) -> Analysis:
     """Analyse an exit ticket: every question on its own.
 
@@ -372,6 +407,7 @@ def analyze(
         library: a ``MisconceptionLibrary`` for suggestions, or None.
         progress: ``progress(done, total, stage)``, called while responses embed and as questions are grouped.
         max_group_size: largest next-day group before it is split.
+        memory: the teacher's memory of earlier classes (``memory.MemorySource``); None analyses from scratch.
 
     Returns:
         an ``Analysis`` with one ``QuestionResult`` per analysed question.
@@ -404,7 +440,7 @@ def analyze(
         results.append(
             analyze_question(
                 q, rs, vectors[start : start + len(rs)], clusterer=clusterer, key=key_of[q],
-                library=library, max_group_size=max_group_size, parts=parts,
+                library=library, max_group_size=max_group_size, parts=parts, memory=memory,
             )
         )
         start += len(rs)

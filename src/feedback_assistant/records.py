@@ -136,6 +136,8 @@ class Group:
         status_confirmed: True when the status came from an answer key or the teacher, False when proposed.
         answer: the group's most common answer (chosen or extracted), if any.
         terms: distinctive terms behind the label.
+        carried_over: True when the name, status and stem came from the teacher's memory of this question
+            (an earlier class) and the teacher has not confirmed them yet ("carried over - confirm").
     """
 
     question: str
@@ -147,6 +149,7 @@ class Group:
     status_confirmed: bool = False
     answer: str | None = None
     terms: tuple[str, ...] = ()
+    carried_over: bool = False
 
     @property
     def size(self) -> int:
@@ -365,6 +368,8 @@ class QuestionResult:
         vectors: shape (n, dim) embeddings aligned with ``responses`` (for edits that need them; not for display).
         stages: the labeller, drafter and planner that built this result (None: the defaults); edits that
             re-label, re-draft or re-plan call them again.
+        learned_from: what the teacher's memory of this question held when it was analysed, e.g. "Learned from
+            19 corrected responses (Period 2, 11/19)"; "" when no memory was used.
     """
 
     question: str
@@ -379,6 +384,7 @@ class QuestionResult:
     max_group_size: int = 6
     vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
     stages: Stages | None = field(default=None, compare=False, repr=False)
+    learned_from: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,6 +251,40 @@ settings = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# -- Memory per question (``storage_memory.py``, migration 0003): what a teacher taught on a question, carried
+# to the next class. A group is one taught name (with status and stem) per owner and question key; its examples
+# come from one class each (``section_id``: forgetting the section deletes them).
+
+memory_groups = sa.Table(
+    "memory_groups",
+    metadata,
+    _id(),
+    _owner(),
+    sa.Column("question_key", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("stem", sa.Text, nullable=False, server_default=""),
+    sa.Column("stem_approved", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("owner", "question_key", "label", name="uq_memory_groups_owner_question_key_label"),
+)
+
+memory_examples = sa.Table(
+    "memory_examples",
+    metadata,
+    _id(),
+    _owner(),
+    _fk("group_id", "memory_groups"),
+    _fk("section_id", "sections"),
+    sa.Column("question_key", sa.Text, nullable=False, index=True),
+    sa.Column("date", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    _created(),
+)
+
 # Every table holding a class's data carries ``owner``; on a PLC server row-level security keys on it.
 OWNED_TABLES = tuple(tbl for tbl in metadata.sorted_tables if "owner" in tbl.c)
 

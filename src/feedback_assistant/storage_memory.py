@@ -1,0 +1,237 @@
+"""Memory per question in the history database: the teacher's corrected groups as labelled examples.
+
+``MemoryStore`` sits on a ``storage.Store`` (its engine and the ``memory_groups`` / ``memory_examples`` tables of
+``storage_schema``, migration 0003) and keeps, per teacher (``owner``) and question key (``memory.question_key``):
+
+- the taught groups: name, status, and the stem the teacher approved or wrote;
+- the examples: one per grouped response of a class the teacher worked on (text, chosen answer, embedding), tied
+  to the class's section so that forgetting the section deletes them (ON DELETE CASCADE).
+
+Recording a class replaces that class's earlier examples of the question (the latest state of the teacher's
+work is what counts), so recording after every edit never piles up duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from . import storage_schema as t
+from .memory import QuestionMemory, TaughtClass, TaughtGroup, question_key
+from .records import APPROVED, UNGROUPED, QuestionResult
+from .storage_codec import blob, unblob
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled response to record: its text, chosen answer, embedding (dim,) and taught group label."""
+
+    text: str
+    answer: str | None
+    vector: np.ndarray
+    label: str
+
+
+def examples_from_result(result: QuestionResult) -> tuple[list[Example], list[TaughtGroup]]:
+    """A question's grouped responses as examples, and its groups as the teacher left them.
+
+    Blank and ungrouped responses are not examples (the teacher did not place them). A stem counts as taught when
+    the teacher approved it or changed its text; otherwise the next class gets a fresh draft.
+    """
+    if result.vectors is None:
+        return [], []
+    label_of = {g.group_id: g.label for g in result.groups}
+    examples = [
+        Example(r.text, r.answer, np.asarray(result.vectors[i]), label_of[gid])
+        for i, (r, gid) in enumerate(zip(result.responses, result.labels, strict=True))
+        if gid != UNGROUPED and gid in label_of and not r.is_blank
+    ]
+    stems = {s.group_id: s for s in result.stems}
+    groups = []
+    for g in result.groups:
+        s = stems.get(g.group_id)
+        taught_stem = s is not None and (s.state == APPROVED or s.text != s.drafted)
+        groups.append(TaughtGroup(g.label, str(g.status), s.text if taught_stem else "",
+                                  bool(s is not None and s.state == APPROVED)))
+    return examples, groups
+
+
+class MemoryStore:
+    """The memory tables of a ``Store``.
+
+    Args:
+        store: an open ``storage.Store``.
+    """
+
+    def __init__(self, store):
+        self.store = store
+
+    # -- writing
+
+    def _section_id(self, conn, teacher: str, section: str) -> int:
+        teacher_id = conn.execute(sa.select(t.teachers.c.id).where(t.teachers.c.name == teacher)).scalar()
+        if teacher_id is None:
+            teacher_id = conn.execute(sa.insert(t.teachers).values(name=teacher).returning(t.teachers.c.id)).scalar_one()
+        found = conn.execute(
+            sa.select(t.sections.c.id).where(t.sections.c.teacher_id == teacher_id, t.sections.c.name == section)
+        ).scalar()
+        if found is not None:
+            return found
+        return conn.execute(
+            sa.insert(t.sections).values(teacher_id=teacher_id, name=section, owner=teacher).returning(t.sections.c.id)
+        ).scalar_one()
+
+    def record(self, teacher: str, question: str, section: str, date: str, examples: Sequence[Example],
+               groups: Sequence[TaughtGroup] = (), *, keep_taught: bool = False) -> int:
+        """Keep one class's labelled examples of a question, replacing what that class left before.
+
+        Args:
+            teacher: whose memory (the row owner).
+            question: the question text or id (filed under ``question_key``).
+            section: the class; date: the ticket's date (YYYY-MM-DD).
+            examples: the labelled responses.
+            groups: how the teacher left each group (name, status, stem); labels without one are kept as
+                groups with an unclear status.
+            keep_taught: keep the status and stem already taught for a label (``teach`` from a file, which knows
+                names only) instead of replacing them with ``groups``.
+
+        Returns:
+            the number of examples kept.
+        """
+        key = question_key(question)
+        given = {g.label: g for g in groups}
+        with self.store.engine.begin() as conn:
+            section_id = self._section_id(conn, teacher, section or "")
+            conn.execute(sa.delete(t.memory_examples).where(
+                t.memory_examples.c.owner == teacher, t.memory_examples.c.question_key == key,
+                t.memory_examples.c.section_id == section_id, t.memory_examples.c.date == date))
+            group_ids: dict[str, int] = {}
+            for label in dict.fromkeys([e.label for e in examples] + list(given)):
+                group_ids[label] = self._upsert_group(conn, teacher, key, given.get(label) or TaughtGroup(label),
+                                                      replace=label in given and not keep_taught)
+            if examples:
+                conn.execute(sa.insert(t.memory_examples), [
+                    {"owner": teacher, "group_id": group_ids[e.label], "section_id": section_id,
+                     "question_key": key, "date": date, "text": e.text, "answer": e.answer,
+                     "vector": blob(e.vector)}
+                    for e in examples
+                ])
+            self._prune(conn, teacher, key)
+        return len(examples)
+
+    def _upsert_group(self, conn, teacher: str, key: str, group: TaughtGroup, replace: bool) -> int:
+        mg = t.memory_groups
+        where = (mg.c.owner == teacher, mg.c.question_key == key, mg.c.label == group.label)
+        found = conn.execute(sa.select(mg.c.id).where(*where)).scalar()
+        values = {"status": group.status, "stem": group.stem, "stem_approved": group.stem_approved,
+                  "updated_at": dt.datetime.now(dt.UTC)}
+        if found is None:
+            return conn.execute(sa.insert(mg).values(owner=teacher, question_key=key, label=group.label, **values)
+                                .returning(mg.c.id)).scalar_one()
+        if replace:
+            conn.execute(sa.update(mg).where(mg.c.id == found).values(**values))
+        return found
+
+    def _prune(self, conn, teacher: str, key: str) -> None:
+        """Delete taught groups no example is left in (their class was re-recorded or forgotten)."""
+        used = sa.select(t.memory_examples.c.group_id)
+        conn.execute(sa.delete(t.memory_groups).where(
+            t.memory_groups.c.owner == teacher, t.memory_groups.c.question_key == key,
+            t.memory_groups.c.id.not_in(used)))
+
+    def record_result(self, teacher: str, section: str, date: str, result: QuestionResult) -> int:
+        """Keep a question's current grouping (after a teacher's action) as that class's examples."""
+        examples, groups = examples_from_result(result)
+        return self.record(teacher, result.question, section, date, examples, groups)
+
+    def rename(self, teacher: str, question: str, old: str, new: str) -> None:
+        """A taught group's new name, in every class of the question (merged into ``new`` when it exists)."""
+        key = question_key(question)
+        mg = t.memory_groups
+        with self.store.engine.begin() as conn:
+            ids = dict(conn.execute(sa.select(mg.c.label, mg.c.id).where(
+                mg.c.owner == teacher, mg.c.question_key == key, mg.c.label.in_([old, new]))).all())
+            if old not in ids:
+                return
+            if new in ids:
+                conn.execute(sa.update(t.memory_examples).where(t.memory_examples.c.group_id == ids[old])
+                             .values(group_id=ids[new]))
+                conn.execute(sa.delete(mg).where(mg.c.id == ids[old]))
+            else:
+                conn.execute(sa.update(mg).where(mg.c.id == ids[old]).values(label=new))
+
+    def forget_class(self, teacher: str, section: str, date: str | None = None) -> int:
+        """Delete a class's examples (every question, or one date's); returns how many were deleted."""
+        me = t.memory_examples
+        with self.store.engine.begin() as conn:
+            sections = sa.select(t.sections.c.id).join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id).where(
+                t.teachers.c.name == teacher, t.sections.c.name == section)
+            where = [me.c.owner == teacher, me.c.section_id.in_(sections)]
+            if date is not None:
+                where.append(me.c.date == date)
+            keys = set(conn.execute(sa.select(me.c.question_key).where(*where)).scalars())
+            n = conn.execute(sa.delete(me).where(*where)).rowcount or 0
+            for key in keys:
+                self._prune(conn, teacher, key)
+        return n
+
+    # -- reading
+
+    def load(self, teacher: str, question: str) -> QuestionMemory | None:
+        """The teacher's memory of a question, or None when nothing was taught."""
+        key = question_key(question)
+        me, mg = t.memory_examples, t.memory_groups
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(me.c.text, me.c.answer, me.c.vector, me.c.date, mg.c.label, t.sections.c.name)
+                .join(mg, mg.c.id == me.c.group_id)
+                .join(t.sections, t.sections.c.id == me.c.section_id)
+                .where(me.c.owner == teacher, me.c.question_key == key)
+                .order_by(me.c.id)
+            ).all()
+            groups = conn.execute(
+                sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved)
+                .where(mg.c.owner == teacher, mg.c.question_key == key).order_by(mg.c.id)
+            ).all()
+        if not rows:
+            return None
+        classes: dict[tuple[str, str], int] = {}
+        for r in rows:
+            classes[(r.name, r.date)] = classes.get((r.name, r.date), 0) + 1
+        return QuestionMemory(
+            question=key,
+            texts=tuple(r.text for r in rows),
+            answers=tuple(r.answer for r in rows),
+            labels=tuple(r.label for r in rows),
+            vectors=np.vstack([unblob(r.vector) for r in rows]),
+            groups=tuple(TaughtGroup(g.label, g.status, g.stem, bool(g.stem_approved)) for g in groups),
+            classes=tuple(TaughtClass(s, d, n) for (s, d), n in classes.items()),
+        )
+
+    def count(self, teacher: str | None = None) -> int:
+        """Examples kept (for one teacher, or all)."""
+        q = sa.select(sa.func.count()).select_from(t.memory_examples)
+        if teacher is not None:
+            q = q.where(t.memory_examples.c.owner == teacher)
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+
+class StoredMemory:
+    """What the pipeline asks for: ``memory.lookup(question)`` -> the teacher's ``QuestionMemory`` or None.
+
+    Args:
+        store: a ``MemoryStore``.
+        teacher: whose memory.
+    """
+
+    def __init__(self, store: MemoryStore, teacher: str):
+        self.store = store
+        self.teacher = teacher
+
+    def lookup(self, question: str) -> QuestionMemory | None:
+        return self.store.load(self.teacher, question)
