@@ -42,6 +42,16 @@ PAYLOADS = (
     "&amp;",
 )
 """Each payload with the raw form that must never reach Markdown unescaped (the payload itself)."""
+SCRIPT = "</script><script>window.__pwned=1</script>"
+FORMULAS = (
+    'ok;=HYPERLINK("http://127.0.0.1:9/f","click")',
+    "=1+2",
+    "@SUM(A1)",
+    "\t=1+2",
+    "fine\r-2+3+cmd|' /C calc'!A0",
+)
+"""Spreadsheet formulas, raw and after a , ; tab or line break."""
+SECTIONS = (f"P1 {PAYLOADS[0]} {SCRIPT}", f"P2 {IMAGE} {FORMULAS[0]}")
 
 
 def payload_ticket_csv() -> bytes:
@@ -51,15 +61,18 @@ def payload_ticket_csv() -> bytes:
 
     question = "What is 1/3 + 1/6? " + " ".join(PAYLOADS[:4])
     rows = []
-    for i, p in enumerate(PAYLOADS * 2):
+    for i, p in enumerate((PAYLOADS + FORMULAS) * 2):
         base = ["I added the tops and bottoms to get 2/9", "I changed 1/3 to 2/6 so it is 3/6 = 1/2",
                 "idk"][i % 3]
+        text = f"{base} {p}" if i % 2 else f"{p} {base}"
+        if i == 3:  # a response over several lines: a list and a heading if it were Markdown
+            text = f"{p}\n- {PAYLOADS[(i + 1) % len(PAYLOADS)]}\n# {base}"
         rows.append(
             {
                 "Student": f"Ana {p}" if i % 2 else f"{p} Bo{i}",
-                "Section": f"P1 {PAYLOADS[0]}" if i % 2 else f"P2 {IMAGE}",
+                "Section": SECTIONS[i % 2],
                 "Question": question,
-                "Response": f"{base} {p}" if i != 3 else f"{p}\n- {PAYLOADS[(i + 1) % len(PAYLOADS)]}\n{base}",
+                "Response": text,
             }
         )
     out = io.StringIO()
@@ -206,3 +219,78 @@ def test_no_markup_from_student_text_in_history_and_comparison(payload_analysis)
     strings = markdown_strings(at)
     assert shown(strings, "forget")
     assert not markup_problems(strings), "\n".join(markup_problems(strings))
+
+
+# --- files the tool writes ------------------------------------------------------------------------------------------
+
+
+def live_formulas(path) -> list[str]:
+    """Cells of a CSV that a spreadsheet would run as a formula, in a ``,`` or ``;`` locale (or split on tabs)."""
+    text = path.read_text(encoding="utf-8-sig")
+    live = []
+    for sep in (",", ";", "\t", "\n", "\r"):
+        for cell in re.split(re.escape(sep), text):
+            c = cell.lstrip(' "')
+            if re.match(r"[=+\-@]", c) and not re.fullmatch(r"[+-]?\d+(?:[.,]\d*)?\"?\s*", c):
+                live.append(f"{sep!r}: {cell[:60]!r}")
+    return live
+
+
+def active_html(page: str) -> list[str]:
+    """Tags of an HTML page that run script or fetch something (script, img, link, ..., or any src/href)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            names = {k for k, _ in attrs}
+            if tag in ("script", "img", "link", "iframe", "object", "embed", "svg") or names & {
+                "src", "href", "srcset"} or any(k.startswith("on") for k in names):
+                found.append(f"<{tag} {sorted(names)}>")
+
+    Tags().feed(page)
+    return found
+
+
+def test_the_html_check_catches_markup():
+    assert active_html("<p>x</p><script>1</script><img src=x>") == ["<script []>", "<img ['src']>"]
+    assert not active_html("<p>&lt;img src=x&gt;</p>")
+
+
+def test_the_live_formula_check_catches_the_old_writer(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"response": list(FORMULAS)}).to_csv(tmp_path / "old.csv", index=False)
+    assert len(live_formulas(tmp_path / "old.csv")) >= len(FORMULAS)
+
+
+def test_every_output_file_is_inert(payload_analysis, tmp_path):
+    from feedback_assistant.export import write_outputs
+
+    written = write_outputs(payload_analysis, tmp_path / "out")
+    for name, path in written.items():
+        if path.suffix == ".csv":
+            assert not live_formulas(path), (name, live_formulas(path))
+    handout = written["handout"].read_text(encoding="utf-8")
+    assert SCRIPT not in handout
+    assert not active_html(handout)
+    assert "&lt;/script&gt;&lt;script&gt;" in handout or "IMGX" in handout  # the names are there, as text
+
+
+def test_compare_out_files_are_inert_and_the_heatmap_needs_no_network(payload_analysis, tmp_path, capsys):
+    from feedback_assistant.cli import main
+    from feedback_assistant.storage import Store
+
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    store = Store(url)
+    store.save_analysis(payload_analysis, date="2026-11-20")
+    store.close()
+    out = tmp_path / "plc"
+    question = payload_analysis.results[0].question
+    assert main(["compare", "--question", question, "--db", url, "--out", str(out)]) == 0, capsys.readouterr().err
+    for name in ("prevalence.csv", "trend.csv", "examples.csv"):
+        assert not live_formulas(out / name), (name, live_formulas(out / name))
+    page = (out / "heatmap.html").read_text(encoding="utf-8")
+    assert not active_html(page)
+    assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page  # the section name, as text
