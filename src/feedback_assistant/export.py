@@ -99,7 +99,8 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
     """One row per group per question, then one for the question's not-grouped and blank responses.
 
     Columns: question, group_id, label, size, share, status, status_confirmed, answer, representative_1..3,
-    stem, stem_state, from_library.
+    stem, stem_state, from_library, carried_over (the name, status and stem came from the teacher's memory of
+    an earlier class and wait for the teacher's confirmation).
     """
     rows = []
     for result in analysis.results:
@@ -124,6 +125,7 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
                     "stem": stem.text if stem else "",
                     "stem_state": stem.state if stem else "",
                     "from_library": bool(stem and stem.from_library),
+                    "carried_over": g.carried_over,
                 }
             )
         loose = [r for r, x in zip(result.responses, result.labels, strict=True) if x == UNGROUPED]
@@ -145,6 +147,7 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
                     "stem": stem.text if stem else "",
                     "stem_state": stem.state if stem else "",
                     "from_library": bool(stem and stem.from_library),
+                    "carried_over": False,
                 }
             )
     columns = [
@@ -160,6 +163,7 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
         "stem",
         "stem_state",
         "from_library",
+        "carried_over",
     ]
     return pd.DataFrame(rows, columns=columns)
 

@@ -103,6 +103,8 @@ class MemoryStore:
             the number of examples kept.
         """
         key = question_key(question)
+        if not key:  # a file with one unnamed question: nothing to match the next class by
+            return 0
         given = {g.label: g for g in groups}
         with self.store.engine.begin() as conn:
             section_id = self._section_id(conn, teacher, section or "")
@@ -184,6 +186,8 @@ class MemoryStore:
     def load(self, teacher: str, question: str) -> QuestionMemory | None:
         """The teacher's memory of a question, or None when nothing was taught."""
         key = question_key(question)
+        if not key:
+            return None
         me, mg = t.memory_examples, t.memory_groups
         with self.store.engine.connect() as conn:
             rows = conn.execute(
