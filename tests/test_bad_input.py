@@ -8,6 +8,7 @@ dropped row.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,8 @@ class Case:
     error: str | None = None  # regex the TicketFormatError message must match
     check: Callable[[TicketSet], None] | None = None
     source_rows: int | None = None  # when different from rows (wide files)
+    notices: tuple[str, ...] = ()  # regexes: each must match one of the TicketSet's notices
+    check_message: Callable[[str], None] | None = None  # more checks on an error's message
 
 
 def _expect_texts(expected: list[str]) -> Callable[[TicketSet], None]:
@@ -189,6 +192,225 @@ def _ragged_check(t: TicketSet) -> None:
 def _wide_check(t: TicketSet) -> None:
     assert t.layout == "wide"
     assert t.frame["source_row"].tolist() == [0, 0, 1, 1, 2, 2]
+
+
+# ------------------------------------------------------------------------ real teachers' files (issue 14)
+
+FIRST = ["Ana", "Ben", "Cy", "Di", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo"]
+LAST = ["Diaz", "Lopez", "Nguyen", "Okafor", "Smith", "Tran", "Usman", "Vega", "Wong", "Young"]
+
+
+def _name(i: int) -> str:
+    return f"{FIRST[i % 10]} {LAST[(i // 10) % 10]}{'' if i < 100 else i}"
+
+
+def periods_workbook() -> bytes:
+    """One tab per period (P1 30, P3 29, P5 31 students), no period column: 90 rows."""
+    sizes = {"P1": 30, "P3": 29, "P5": 31}
+    sheets, k = {}, 0
+    for tab, n in sizes.items():
+        rows: list[list] = [["Student", "Response"]]
+        for _ in range(n):
+            rows.append([_name(k), WORDS[k % len(WORDS)]])
+            k += 1
+        sheets[tab] = rows
+    return workbook(sheets)
+
+
+def _periods_check(t: TicketSet) -> None:
+    assert t.columns.section == "Sheet"
+    assert t.frame["Sheet"].value_counts().to_dict() == {"P1": 30, "P3": 29, "P5": 31}
+    assert t.frame["Student"].tolist() == [_name(i) for i in range(90)]
+    assert [r.section for r in t.responses()][:31] == ["P1"] * 30 + ["P3"]
+
+
+def notes_first_workbook() -> bytes:
+    """A notes tab first ("Scored by: Ms. Rivera"), then 89 responses."""
+    notes = [["Scored by: Ms. Rivera"], ["Answer key: B"], [], ["Reteach Friday"]]
+    rows: list[list] = [["Student", "Period", "Response"]]
+    rows += [[_name(i), f"P{1 + i % 3}", WORDS[i % len(WORDS)]] for i in range(89)]
+    return workbook({"Notes": notes, "Responses": rows})
+
+
+def _notes_check(t: TicketSet) -> None:
+    assert "Scored by: Ms. Rivera" not in responses_of(t)
+    assert t.columns.section == "Period" and "Sheet" not in t.frame.columns
+
+
+def titled_workbook() -> bytes:
+    """A merged title row above the header, and "Name" merged over first- and last-name columns."""
+    rows: list[list] = [["Period 3 — Exit ticket, March 5", None, None, None], ["Name", None, "Period", "Response"]]
+    people = [("Ana", "Diaz"), ("Ana", "Lopez"), ("Ben", "Okafor"), ("Cy", "Tran"), ("Di", "")]
+    rows += [[f, last, "P3", WORDS[i]] for i, (f, last) in enumerate(people)]
+    return workbook({"P3": rows}, merges={"P3": ["A1:D1", "A2:B2"]})
+
+
+def _titled_check(t: TicketSet) -> None:
+    assert t.columns.student == "Name"
+    assert t.frame["Name"].tolist() == ["Ana Diaz", "Ana Lopez", "Ben Okafor", "Cy Tran", "Di"]
+    assert responses_of(t) == WORDS[:5]  # the header row is not a student
+
+
+def formula_names_workbook(cached: bool) -> bytes:
+    """Student = A2&" "&B2, as Excel saves it (with the value it shows) or as a script writes it (no value)."""
+    rows: list[list] = [["First", "Last", "Student", "Response"]]
+    rows += [[FIRST[i], LAST[i], f'=A{i + 2}&" "&B{i + 2}', WORDS[i % len(WORDS)]] for i in range(6)]
+    data = workbook({"Sheet1": rows}, formulas=True)
+    if not cached:
+        return data
+
+    def add_values(xml: str) -> str:
+        for i in range(6):
+            r = i + 2
+            xml = xml.replace(
+                f'<c r="C{r}"><f>A{r}&amp;" "&amp;B{r}</f><v /></c>',
+                f'<c r="C{r}" t="str"><f>A{r}&amp;" "&amp;B{r}</f><v>{FIRST[i]} {LAST[i]}</v></c>',
+            )
+        return xml
+
+    return _rewrite_sheet(data, add_values)
+
+
+def _formula_check(t: TicketSet) -> None:
+    assert t.frame["Student"].tolist() == [f"{FIRST[i]} {LAST[i]}" for i in range(6)]
+
+
+def _unsaved_formula_check(t: TicketSet) -> None:
+    assert t.frame["Student"].tolist() == [""] * 6  # never the formula text
+    assert not any(v.startswith("=") for v in t.frame.drop(columns="source_row").to_numpy().ravel())
+
+
+def hidden_rows_workbook() -> bytes:
+    rows: list[list] = [["Student", "Score", "Response"]]
+    rows += [[_name(i), str(i % 4), WORDS[i % len(WORDS)]] for i in range(30)]
+    return workbook({"Sheet1": rows}, hidden_rows={"Sheet1": list(range(5, 15))}, hidden_cols={"Sheet1": ["B"]})
+
+
+def huge_dimension_workbook(last_col: str) -> bytes:
+    """A few KB whose used range reaches row 1,048,576 (one formatted empty cell there)."""
+    rows: list[list] = [["Student", "Response"]] + [[_name(i), WORDS[i % len(WORDS)]] for i in range(20)]
+    data = workbook({"Sheet1": rows})
+
+    def stretch(xml: str) -> str:
+        xml = re.sub(r'<dimension ref="[^"]+"', f'<dimension ref="A1:{last_col}1048576"', xml)
+        return xml.replace("</sheetData>", f'<row r="1048576"><c r="{last_col}1048576" s="1"/></row></sheetData>')
+
+    return _rewrite_sheet(data, stretch)
+
+
+def shared_strings_bomb(unpacked_mb: int = 100) -> bytes:
+    """About 100 KB that unpacks to ``unpacked_mb`` MB of shared strings."""
+    base = workbook({"Sheet1": [["Student", "Response"], ["Ana", "x"]]})
+    src = zipfile.ZipFile(io.BytesIO(base))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                body = body.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                body = body.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+                )
+            z.writestr(info.filename, body)
+        with z.open("xl/sharedStrings.xml", "w") as part:
+            part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>')
+            chunk = b"A" * 2**20
+            for _ in range(unpacked_mb):
+                part.write(chunk)
+            part.write(b"</t></si></sst>")
+    return out.getvalue()
+
+
+def forms_export(n_questions: int, n_students: int, question_chars: int) -> bytes:
+    """A Google Forms CSV: Timestamp, Email Address, Name, then one long question header per question."""
+    questions = [
+        f"Q{q + 1}. " + ("Explain how you know which fraction is bigger. " * 40)[:question_chars]
+        for q in range(n_questions)
+    ]
+    rows = [
+        [f"2024/03/05 9:{s % 60:02d}", f"s{s}@school.org", _name(s)] + [f"answer {s}-{q}" for q in range(n_questions)]
+        for s in range(n_students)
+    ]
+    return csv_text(["Timestamp", "Email Address", "Name", *questions], rows).encode()
+
+
+def _forms_check(n_questions: int, n_students: int) -> Callable[[TicketSet], None]:
+    def check(t: TicketSet) -> None:
+        assert t.layout == "wide"
+        assert (t.columns.student, t.columns.date) == ("Name", "Timestamp")
+        assert len(t.questions()) == n_questions
+        assert t.frame["Name"].tolist()[::n_questions] == [_name(s) for s in range(n_students)]
+        assert responses_of(t)[-1] == f"answer {n_students - 1}-{n_questions - 1}"
+        assert t.frame["Email Address"].tolist()[0] == "s0@school.org"
+
+    return check
+
+
+def many_columns() -> bytes:
+    """5,000 columns x 20 students: Timestamp, Email Address, Name and 4,997 numbered questions."""
+    header = ["Timestamp", "Email Address", "Name"] + [f"Q{q + 1}" for q in range(4997)]
+    rows = [
+        [f"2024/03/05 9:{s:02d}", f"s{s}@school.org", _name(s)] + [f"a{s}.{q}" for q in range(4997)] for s in range(20)
+    ]
+    return csv_text(header, rows).encode()
+
+
+def _many_columns_check(t: TicketSet) -> None:
+    assert t.frame["Name"].tolist()[::4997] == [_name(s) for s in range(20)]
+    assert responses_of(t)[4997 * 7 + 123] == "a7.123"
+
+
+def cjk_csv(encoding: str, lang: str) -> bytes:
+    return csv_text(CJK[lang][0], CJK[lang][1]).encode(encoding)
+
+
+CJK = {
+    "ja": (
+        ["生徒", "回答"],
+        [
+            ["田中 花子", "分母が大きいほど一つ分は小さくなる"],
+            ["佐藤 太郎", "わからない"],
+            ["鈴木 一郎", "二分の一は四分の二と同じ"],
+        ],
+    ),
+    "zh": (
+        ["学生", "回答"],
+        [["王小明", "分母越大，每一份越小"], ["李华", "我不知道"], ["张伟", "二分之一等于四分之二"]],
+    ),
+    "ko": (
+        ["학생", "응답"],
+        [
+            ["김민준", "분모가 클수록 한 조각은 작아진다"],
+            ["이서연", "모르겠어요"],
+            ["박지호", "이분의 일은 사분의 이와 같다"],
+        ],
+    ),
+}
+
+
+def _cjk_check(lang: str) -> Callable[[TicketSet], None]:
+    def check(t: TicketSet) -> None:
+        header, rows = CJK[lang]
+        assert list(t.frame.columns[:2]) == header
+        assert t.frame[header[0]].tolist() == [r[0] for r in rows]
+        assert responses_of(t) == [r[1] for r in rows]
+
+    return check
+
+
+def _no_student_values(*values: str) -> Callable[[str], None]:
+    def check(message: str) -> None:
+        for v in values:
+            assert v not in message, message
+
+    return check
 
 
 CASES = [
@@ -508,6 +730,145 @@ CASES = [
         lambda: xlsx([["Student", "Response"]] + [[f"S{i}", WORDS[i % len(WORDS)]] for i in range(5_000)]),
         rows=5_000,
     ),
+    # --- real teachers' files (issue 14)
+    Case(
+        "xlsx one tab per period",
+        "periods.xlsx",
+        periods_workbook,
+        rows=90,
+        check=_periods_check,
+        notices=(r"3 sheets read as one table, rows per sheet: 'P1' \(30\), 'P3' \(29\), 'P5' \(31\)",),
+    ),
+    Case(
+        "xlsx notes tab first",
+        "t.xlsx",
+        notes_first_workbook,
+        rows=89,
+        check=_notes_check,
+        notices=(r"^Sheet 'Notes' was not read: ",),
+    ),
+    Case(
+        "xlsx merged title row and merged Name header",
+        "t.xlsx",
+        titled_workbook,
+        rows=5,
+        check=_titled_check,
+        notices=(r"1 title row above the column names in sheet 'P3' skipped", r"merged name header"),
+    ),
+    Case(
+        "xlsx student name is a formula with its saved value",
+        "t.xlsx",
+        lambda: formula_names_workbook(cached=True),
+        rows=6,
+        check=_formula_check,
+    ),
+    Case(
+        "xlsx formula with no saved value",
+        "t.xlsx",
+        lambda: formula_names_workbook(cached=False),
+        rows=6,
+        check=_unsaved_formula_check,
+        notices=(r"6 formula cells in sheet 'Sheet1' had no saved value and were read as blank — open the file",),
+    ),
+    Case(
+        "xlsx hidden rows and columns",
+        "t.xlsx",
+        hidden_rows_workbook,
+        rows=30,
+        check=_column("Score", [str(i % 4) for i in range(30)]),
+        notices=(r"^10 hidden rows in sheet 'Sheet1' read\.$", r"^1 hidden column in sheet 'Sheet1' read\.$"),
+    ),
+    Case(
+        "xlsx used range to row 1,048,576",
+        "t.xlsx",
+        lambda: huge_dimension_workbook("Z"),
+        rows=20,
+    ),
+    Case(
+        "xlsx used range to XFD1048576",
+        "t.xlsx",
+        lambda: huge_dimension_workbook("XFD"),
+        rows=20,
+    ),
+    Case(
+        "xlsx shared strings bomb",
+        "t.xlsx",
+        shared_strings_bomb,
+        error=r"'t.xlsx' was not read: its cell text unpacks to 100 MB; the limit is 64 MB",
+    ),
+    Case(
+        "Google Forms 60 questions, 78 KB header",
+        "forms.csv",
+        lambda: forms_export(60, 25, 1300),
+        rows=1500,
+        source_rows=25,
+        check=_forms_check(60, 25),
+    ),
+    Case(
+        "Google Forms 200 questions",
+        "forms.csv",
+        lambda: forms_export(200, 30, 120),
+        rows=6000,
+        source_rows=30,
+        check=_forms_check(200, 30),
+    ),
+    Case(
+        "5,000 columns x 20 students",
+        "wide.csv",
+        many_columns,
+        rows=99_940,
+        source_rows=20,
+        check=_many_columns_check,
+    ),
+    Case(
+        "row wider than the header mid-file",
+        "t.csv",
+        lambda: (table(WORDS[:3]) + "S9,late answer,spill,over\r\n" + table(WORDS[3:]).split("\r\n", 1)[1]).encode(),
+        rows=7,
+        check=_all(
+            _column("Student", ["S0", "S1", "S2", "S9", "S0", "S1", "S2"]),
+            _column("Column 3", ["", "", "", "spill", "", "", ""]),
+        ),
+    ),
+    Case(
+        "10 MB single line of fields",
+        "t.csv",
+        lambda: ",".join(f"w{i}" for i in range(1_400_000)).encode(),
+        error=r"has 1,400,000 columns; the limit is 20,000 — check that it is an exit-ticket export",
+    ),
+    Case(
+        "10 MB single-cell line",
+        "t.csv",
+        lambda: b"x" * 10_000_000,
+        error=r"has column names but no responses",
+    ),
+    Case("Shift-JIS", "t.csv", lambda: cjk_csv("shift_jis", "ja"), rows=3, check=_cjk_check("ja")),
+    Case("GB18030", "t.csv", lambda: cjk_csv("gb18030", "zh"), rows=3, check=_cjk_check("zh")),
+    Case("EUC-KR", "t.csv", lambda: cjk_csv("euc_kr", "ko"), rows=3, check=_cjk_check("ko")),
+    Case(
+        "UTF-16 LE without BOM, Japanese", "t.csv", lambda: cjk_csv("utf-16-le", "ja"), rows=3, check=_cjk_check("ja")
+    ),
+    Case("UTF-16 BE without BOM, Korean", "t.csv", lambda: cjk_csv("utf-16-be", "ko"), rows=3, check=_cjk_check("ko")),
+    Case(
+        "Windows-1251 (Cyrillic)",
+        "t.csv",
+        lambda: table(["дробь это часть целого", "не знаю"]).encode("cp1251"),
+        rows=2,
+        check=_expect_texts(["дробь это часть целого", "не знаю"]),
+    ),
+    Case(
+        "undecodable bytes are refused, not mojibake",
+        "t.csv",
+        lambda: b"Student,Response\r\nAna," + bytes(range(0x81, 0xFF)) * 3 + b"\r\n",
+        error=r"'t.csv' is not saved as UTF-8 .* 'CSV UTF-8 \(Comma delimited\)'",
+    ),
+    Case(
+        "missing header row: no student values in the error",
+        "t.csv",
+        lambda: b"235791,Wesley A.,P1,2024-03-05\r\n235792,Maria B.,P2,2024-03-05\r\n",
+        error=r"^No column in 't.csv' looks like student responses, and the first row does not look like a header",
+        check_message=_no_student_values("235791", "Wesley", "P1"),
+    ),
 ]
 
 
@@ -530,6 +891,8 @@ def test_reader_handles_or_explains(case: Case, tmp_path):
             read_tickets(path)
         message = str(info.value)
         assert "\n" not in message and len(message) < 400, message
+        if case.check_message:
+            case.check_message(message)
         return
     t = read_tickets(path)
     assert len(t.frame) == case.rows
@@ -539,6 +902,8 @@ def test_reader_handles_or_explains(case: Case, tmp_path):
     assert sorted(set(t.frame["source_row"])) == list(range(t.source_rows))  # every input row is accounted for
     if case.check:
         case.check(t)
+    for pattern in case.notices:
+        assert any(re.search(pattern, n) for n in t.notices), t.notices
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.rows and c.rows < 1000], ids=lambda c: c.name)

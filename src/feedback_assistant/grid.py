@@ -373,21 +373,18 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
         TicketFormatError: the grid has no cell with anything in it.
     """
     grid = grid.fillna("")
-    filled_cells = grid.apply(lambda s: s.str.strip() != "")
-    counts = filled_cells.sum(axis=1).to_numpy()
+    filled = _filled(grid.to_numpy(dtype=object))
+    counts = filled.sum(axis=1)
     if not counts.any():
         raise TicketFormatError(f"{label} is empty — export the responses again and upload the new file.")
     last = len(counts) - 1 - int(np.argmax(counts[::-1] > 0))
     first = _header_row(counts)
+    has_data = filled[first + 1 : last + 1].any(axis=0)
     header_cells = [str(v).strip() for v in grid.iloc[first].tolist()]
     body = grid.iloc[first + 1 : last + 1].reset_index(drop=True)
     merged = _merged_headers(sheet, first, header_cells) if sheet else {}
     drop = {j for span in merged.values() for j in span[1:]}
-    keep = [
-        j
-        for j, h in enumerate(header_cells)
-        if j not in drop and (h or j in merged or (body[body.columns[j]].str.strip() != "").any())
-    ]
+    keep = [j for j, h in enumerate(header_cells) if j not in drop and (h or j in merged or has_data[j])]
     names = _dedupe([header_cells[j] or f"Column {j + 1}" for j in keep])
     frame = body.iloc[:, keep].copy()
     frame.columns = names
@@ -397,6 +394,17 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
         frame[names[keep.index(j)]] = [" ".join(p.strip() for p in row if p.strip()) for row in parts]
     notices = _notices(sheet, first, last, counts, keep, merged, grid.shape[1])
     return Table(names=names, frame=frame, sheet=sheet.name if sheet else "", notices=notices)
+
+
+def _filled(cells: np.ndarray) -> np.ndarray:
+    """Which cells hold something other than blanks (a bool array shaped like ``cells``)."""
+    filled = cells != ""
+    flat = filled.reshape(-1)
+    values = cells.reshape(-1)
+    for i in np.flatnonzero(flat):
+        if not values[i].strip():
+            flat[i] = False
+    return filled
 
 
 def _header_row(counts: np.ndarray) -> int:

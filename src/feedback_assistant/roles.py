@@ -131,8 +131,9 @@ class ColumnStats:
         return self.filled > 0 and max(self.email, self.date, self.numeric) >= 0.9
 
 
-def column_stats(series: pd.Series) -> ColumnStats:
-    values = [v for v in series.iloc[:SAMPLE].tolist() if v.strip()]
+def column_stats(values: list[str]) -> ColumnStats:
+    """What a column's first ``SAMPLE`` values look like."""
+    values = [v for v in values[:SAMPLE] if v.strip()]
     n = len(values)
     if not n:
         return ColumnStats(0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0)
@@ -140,13 +141,18 @@ def column_stats(series: pd.Series) -> ColumnStats:
     return ColumnStats(
         filled=n,
         mean_len=sum(map(len, stripped)) / n,
-        mean_words=sum(len(v.split()) for v in stripped) / n,
+        mean_words=sum(_words(v) for v in stripped) / n,
         distinct=len(set(stripped)),
         alpha=sum(any(ch.isalpha() for ch in v) for v in stripped) / n,
         numeric=sum(bool(_NUMBER_RE.match(v)) for v in stripped) / n,
         email=sum(bool(_EMAIL_RE.match(v)) for v in stripped) / n,
         date=sum(bool(_DATE_RE.match(v)) for v in stripped) / n,
     )
+
+
+def _words(text: str) -> float:
+    """Words in a value; Chinese and Japanese are written without spaces, so two characters count as one."""
+    return len(text.split()) + sum(1 for ch in text if "\u3040" <= ch <= "\u9fff") / 2
 
 
 def norm(header: str) -> str:
@@ -165,12 +171,14 @@ class ColumnFacts:
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
         self.names: list[str] = list(frame.columns)
+        self._sample = frame.iloc[:SAMPLE].to_numpy(dtype=object)
+        self._position = {c: j for j, c in enumerate(self.names)}
         self.norm = {c: norm(c) for c in self.names}
         self._stats: dict[str, ColumnStats] = {}
 
     def stats(self, col: str) -> ColumnStats:
         if col not in self._stats:
-            self._stats[col] = column_stats(self.frame[col])
+            self._stats[col] = column_stats(self._sample[:, self._position[col]].tolist())
         return self._stats[col]
 
     def filled(self, col: str) -> bool:
@@ -243,7 +251,7 @@ def no_responses_error(facts: ColumnFacts, label: str) -> TicketFormatError:
         )
     return TicketFormatError(
         f"No column in {label} looks like student responses, and {listing(facts)} — add a row of column "
-        "names at the top of the file (for example Student, Response) and try again."
+        "names at the top of the file and try again."
     )
 
 

@@ -256,7 +256,11 @@ def _choose_sheets(tables: list[Table], label: str, wanted: dict[str, str]) -> t
     for i, t in enumerate(tables):
         if i in best:
             continue
-        why = "its columns differ from the responses" if holds[i] else "it does not hold a table of responses"
+        why = (
+            f"its columns differ from those of sheet '{chosen[0].sheet}'"
+            if holds[i]
+            else "it does not hold a table of responses"
+        )
         skipped.append(f"Sheet '{t.sheet}' was not read: {why}.")
     return chosen, skipped
 
