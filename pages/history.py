@@ -1,4 +1,8 @@
-"""History & PLC: reopen a past exit ticket, compare classes on the same question, forget a class."""
+"""History & PLC: reopen one of your past exit tickets, compare classes on the same question, forget a class.
+
+Everything here is the current teacher's (``state.teacher()``: the name given on Upload, else the login; on a
+PLC server the database role). Colleagues' classes appear only in the comparison, with students pseudonymised.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from feedback_assistant.records import FeedbackAssistantError
-from feedback_assistant_app import pictures, resources, state
+from feedback_assistant_app import pictures, state
 from feedback_assistant_app.safe import md
 
 
 def _open(ticket_id: int, summary: dict) -> None:
-    store = resources.store()
+    store = state.history()
     try:
         analysis = store.load_analysis(ticket_id)
     except FeedbackAssistantError as exc:
@@ -22,9 +26,9 @@ def _open(ticket_id: int, summary: dict) -> None:
 
 
 def _forget(section: str) -> None:
-    store = resources.store()
+    store = state.history()
     try:
-        deleted = store.forget_section(section)
+        report = store.forget(section)
     except FeedbackAssistantError as exc:
         state.flash("error", md(exc))
         return
@@ -32,22 +36,21 @@ def _forget(section: str) -> None:
     if ws is not None and section in ws.ticket_ids:
         state.forget()
     st.session_state.pop("hi_confirm", None)
-    state.flash(
-        "success", f"Forgot the class '{md(section)}': {deleted} saved records deleted from this computer."
-    )
+    state.flash("success", f"Forgot the class '{md(section)}': deleted {report.describe()} from this computer.")
 
 
 def _reopen(store) -> None:
     st.subheader("Reopen a past day")
     tickets = store.list_tickets()
     if not tickets:
-        st.info("Nothing saved yet. Every exit ticket you group is saved here automatically.")
+        st.info(
+            f"Nothing saved yet for {md(store.teacher)}. Every exit ticket you group is saved here automatically."
+        )
         return
     table = pd.DataFrame(
         {
             "Date": [t.date for t in tickets],
             "Class": [t.section for t in tickets],
-            "Teacher": [t.teacher for t in tickets],
             "File": [t.source_name for t in tickets],
             "Questions": [len(t.questions) for t in tickets],
             "Responses": [t.n_responses for t in tickets],
@@ -98,10 +101,8 @@ def _compare(store) -> None:
         kwargs = {"question": q}
     else:
         kwargs = {"topic": st.selectbox("Standard / topic", topics, key="hi_cmp_topic")}
-    ws = state.workspace()
-    viewer = (ws.details.get("teacher") if ws else None) or None
     try:
-        comparison = compare.compare(store, viewer=viewer, **kwargs)
+        comparison = compare.compare(store, **kwargs)
     except FeedbackAssistantError as exc:
         st.info(md(exc))
         return
@@ -121,8 +122,8 @@ def _forget_class(store) -> None:
         st.caption("No class saved.")
         return
     st.caption(
-        "Deletes every saved exit ticket, response, group, feedback and plan of the class from this "
-        "computer. This cannot be undone."
+        "Deletes every saved exit ticket, response, group, feedback, plan and learned example of one of your "
+        "classes from this computer, with library wording that quotes its students. This cannot be undone."
     )
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     section = c1.selectbox("Class", sections, key="hi_forget_pick")
@@ -130,7 +131,12 @@ def _forget_class(store) -> None:
         st.session_state["hi_confirm"] = section
     if st.session_state.get("hi_confirm") == section:
         with st.container(border=True):
-            st.error(f"Really delete everything saved for **{md(section)}**? This cannot be undone.")
+            try:
+                what = store.forget(section, dry_run=True, cache=False).describe()
+            except FeedbackAssistantError as exc:
+                st.error(md(exc))
+                return
+            st.error(f"Really delete everything saved for **{md(section)}**: {what}? This cannot be undone.")
             b1, b2 = st.columns(2)
             b1.button(
                 f"Yes, forget {md(section)}",
@@ -152,13 +158,14 @@ if goto:
 st.title("History & PLC")
 state.show_flash()
 try:
-    store = resources.store()
+    store = state.history()
 except FeedbackAssistantError as exc:
     st.error(md(exc))
     st.stop()
 if store is None:
     st.info("The history is not available in this version.")
     st.stop()
+st.caption(f"Classes of **{md(store.teacher)}**. Colleagues' classes appear only in the comparison, without names.")
 _reopen(store)
 st.divider()
 _compare(store)

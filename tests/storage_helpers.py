@@ -158,9 +158,7 @@ def make_analysis(
         row += 1
     if blanks:
         checkin = "Come see me: let's talk about your answer."
-        stems.append(
-            FeedbackStem(question=question, group_id=UNGROUPED, text=checkin, drafted=checkin, kind="explain")
-        )
+        stems.append(FeedbackStem(question=question, group_id=UNGROUPED, text=checkin, drafted=checkin, kind="explain"))
     plan_groups = tuple(
         PlanGroup(
             question=question,
@@ -202,9 +200,7 @@ def make_analysis(
     if with_section_column:
         data["Section"] = [r.section for r in responses]
     frame = pd.DataFrame(data)
-    columns = ColumnMap(
-        response="Response", student="Student", section="Section" if with_section_column else None
-    )
+    columns = ColumnMap(response="Response", student="Student", section="Section" if with_section_column else None)
     return Analysis(frame=frame, columns=columns, results=(result,), source_name=f"{section or 'ticket'}.csv")
 
 
@@ -224,16 +220,11 @@ def combine(*analyses: Analysis) -> Analysis:
         labels += [gid_map.get(lab, UNGROUPED) for lab in r.labels]
         conf += list(r.confidence)
         groups += [
-            dataclasses.replace(g, group_id=gid_map[g.group_id], rows=tuple(shift[x] for x in g.rows))
-            for g in r.groups
+            dataclasses.replace(g, group_id=gid_map[g.group_id], rows=tuple(shift[x] for x in g.rows)) for g in r.groups
         ]
-        stems += [
-            dataclasses.replace(s, group_id=gid_map[s.group_id]) for s in r.stems if s.group_id != UNGROUPED
-        ]
+        stems += [dataclasses.replace(s, group_id=gid_map[s.group_id]) for s in r.stems if s.group_id != UNGROUPED]
         if any(s.group_id == UNGROUPED for s in r.stems) and not any(s.group_id == UNGROUPED for s in stems):
-            stems.append(
-                next(s for s in r.stems if s.group_id == UNGROUPED)
-            )  # one check-in stem per question
+            stems.append(next(s for s in r.stems if s.group_id == UNGROUPED))  # one check-in stem per question
         vecs.append(r.vectors)
         plan_groups += [
             dataclasses.replace(
@@ -312,3 +303,19 @@ def store_fixture(db_url):
     s = Store(db_url)
     yield s
     s.close()
+
+
+def count_rows(store, table: str) -> int:
+    """Rows in one table of the store, every teacher's (a check for tests: reads the tables directly)."""
+    import sqlalchemy as sa
+
+    from feedback_assistant import storage_schema
+
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(storage_schema.metadata.tables[table])).scalar_one()
+
+
+def save(store, analysis, *, teacher: str = "T", section: str | None = None, date: str | None = None, **kw) -> int:
+    """Save ``analysis`` for ``teacher`` and return the (first) ticket id."""
+    ids = store.as_teacher(teacher).save_analysis(analysis, section=section, date=date, **kw)
+    return next(iter(ids.values()))

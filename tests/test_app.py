@@ -359,9 +359,9 @@ def test_edits_are_saved_and_a_reload_gets_them_back(analysis):
     g = largest_group(result(at))
     at.text_input(key=f"w:0:label:{g.group_id}").input("kept after reload").run()
     token = work(at).token
-    saved = Store().list_tickets()
+    saved = Store(teacher="Ms Test").list_tickets()
     assert len(saved) == 1 and saved[0].teacher == "Ms Test"
-    reopened = Store().load_analysis(saved[0].id)
+    reopened = Store(teacher="Ms Test").load_analysis(saved[0].id)
     assert "kept after reload" in [x.label for x in reopened.results[0].groups]
 
     reload = AppTest.from_file(APP, default_timeout=30)
@@ -371,12 +371,15 @@ def test_edits_are_saved_and_a_reload_gets_them_back(analysis):
     assert "kept after reload" in [t.value for t in reload.text_input if t.key.startswith("w:0:label:")]
 
 
-def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis):
+def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis, monkeypatch):
     from feedback_assistant.storage import Store
 
-    Store().save_analysis(analysis, section="Period 3", teacher="Ms Test", date="2026-11-20")
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms Test")  # who uses this computer
+    Store().save_analysis(analysis, section="Period 3", date="2026-11-20")
+    Store(teacher="Mr Other").save_analysis(analysis, section="Period 3", date="2026-11-21")  # a colleague's
     at = open_app(page="history")
-    assert at.dataframe[0].value["Class"].tolist() == ["Period 3"]
+    assert at.dataframe[0].value["Class"].tolist() == ["Period 3"]  # hers only: the colleague's is not listed
+    assert at.dataframe[0].value["Date"].tolist() == ["2026-11-20"]
     at.button(key="hi_open").click().run()
     assert not at.exception
     assert at.title[0].value == "Groups"
@@ -388,6 +391,7 @@ def test_history_reopens_a_saved_ticket_and_forgets_a_class(analysis):
     at.button(key="hi_forget_yes").click().run()
     assert not at.exception
     assert Store().list_tickets() == []
+    assert [t.date for t in Store(teacher="Mr Other").list_tickets()] == ["2026-11-21"]  # his class is untouched
     assert "Forgot the class 'Period 3'" in texts(at.toast)
     assert WS_KEY not in at.session_state, "the forgotten class must not stay open"
 

@@ -11,10 +11,12 @@ import pytest
 from storage_helpers import DIM, QUESTION, db_url_fixture, direction, make_analysis, store_fixture  # noqa: F401 - fixtures
 
 from feedback_assistant import charts
-from feedback_assistant.compare import NOT_GROUPED, align, compare, pseudonym
-from feedback_assistant.records import NotFoundError
+from feedback_assistant.compare import NOT_GROUPED, align, compare
+from feedback_assistant.records import APPROVED, NotFoundError
+from feedback_assistant.storage import GroupRecord, Store
 
 TOPS, BIGGER, RIGHT = "added tops and bottoms", "bigger denominator means bigger", "common denominator"
+PSEUDONYM = re.compile(r"Student [A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
 
 
 def _relabel(analysis, old: str, new: str):
@@ -76,22 +78,39 @@ def test_trend_follows_a_section_over_days(store):
 
 
 def test_examples_hide_names_from_other_teachers(two_sections):
-    theirs = compare(two_sections, question=QUESTION, viewer="Ms. Rivera")
+    theirs = compare(two_sections.as_teacher("Ms. Rivera"), question=QUESTION)
+    assert theirs.viewer == "Ms. Rivera"
     examples = theirs.examples[TOPS]
     assert {e.section for e in examples} == {"Period 1", "Period 3"}  # spread over classes
     for e in examples:
         if e.section == "Period 1":
             assert e.student.startswith("rTops Student")  # her own class: real names
         else:
-            assert re.fullmatch(r"Student [0-9A-F]{4}", e.student)
+            assert PSEUDONYM.fullmatch(e.student)
         assert e.text and str(e) == f"{e.student} ({e.section}, {e.date}): {e.text}"
-    anonymous = compare(two_sections, question=QUESTION)
-    assert all(
-        re.fullmatch(r"Student [0-9A-F]{4}", e.student) for exs in anonymous.examples.values() for e in exs
-    )
-    assert pseudonym("Period 3", "lTops Student 0") == pseudonym("Period 3", "lTops Student 0")
-    assert pseudonym("Period 3", "lTops Student 0") != pseudonym("Period 1", "lTops Student 0")
-    assert pseudonym("Period 3", "lTops Student 0") in {e.student for e in anonymous.examples[TOPS]}
+    anonymous = compare(two_sections.as_teacher("Someone else"), question=QUESTION)
+    shown = {e.student for exs in anonymous.examples.values() for e in exs}
+    assert all(PSEUDONYM.fullmatch(x) for x in shown)
+    lee = two_sections.pseudonym("Mr. Lee", "Period 3", "lTops Student 0")
+    assert lee == two_sections.pseudonym("Mr. Lee", "Period 3", "lTops Student 0")  # stable
+    assert lee != two_sections.pseudonym("Mr. Lee", "Period 1", "lTops Student 0")
+    assert lee in {e.student for e in anonymous.examples[TOPS]}
+
+
+def test_a_roster_cannot_reverse_pseudonyms_without_the_stores_secret(two_sections, tmp_path):
+    """Hashing every name of the roster the way the tool does, but without this store's secret, finds no one."""
+    shown = {
+        e.student for exs in compare(two_sections.as_teacher("X"), question=QUESTION).examples.values() for e in exs
+    }
+    roster = [f"lTops Student {k}" for k in range(3)] + [f"rTops Student {k}" for k in range(6)]
+    other_store = Store(str(tmp_path / "other.sqlite"))  # another secret
+    guesses = {
+        other_store.pseudonym(o, s, n)
+        for o in ("Ms. Rivera", "Mr. Lee")
+        for s in ("Period 1", "Period 3")
+        for n in roster
+    }
+    assert shown and not shown & guesses
 
 
 def test_a_topic_compares_several_questions(store):
@@ -124,31 +143,35 @@ def test_a_topic_compares_several_questions(store):
 
 
 def test_alignment_keeps_different_ideas_apart():
-    def g(tid, label, status, meaning, n=3):
-        return {
-            "ticket_id": tid,
-            "question": "q",
-            "group_id": 0,
-            "label": label,
-            "status": status,
-            "rows": list(range(n)),
-            "centroid": direction(meaning),
-        }
+    def g(tid, label, status, meaning, n=3, group_id=0, centroid=None):
+        return GroupRecord(
+            ticket_id=tid,
+            teacher="T",
+            section="P",
+            date="2026-11-16",
+            question="q",
+            question_id=1,
+            group_id=group_id,
+            label=label,
+            status=status,
+            rows=tuple(range(n)),
+            representatives=(),
+            centroid=direction(meaning) if centroid is None else centroid,
+            n_responses=n,
+        )
 
     near_right = direction("tops") * 0.95 + direction("right") * 0.31
     rows = align(
         [
             g(1, "a", "misconception", "tops"),
             g(2, "b", "misconception", "bigger"),
-            {**g(3, "c", "on target", "tops"), "centroid": near_right / np.linalg.norm(near_right)},
+            g(3, "c", "on target", "tops", centroid=near_right / np.linalg.norm(near_right)),
             g(4, "A!", "misconception", "bigger"),
         ]
     )
-    assert sorted(sorted(x["label"] for x in r) for r in rows) == [["A!", "a"], ["b"], ["c"]]
+    assert sorted(sorted(x.label for x in r) for r in rows) == [["A!", "a"], ["b"], ["c"]]
     # Two groups of the same ticket never merge by centroid alone.
-    same_ticket = align(
-        [g(1, "x", "misconception", "tops"), {**g(1, "y", "misconception", "tops"), "group_id": 1}]
-    )
+    same_ticket = align([g(1, "x", "misconception", "tops"), g(1, "y", "misconception", "tops", group_id=1)])
     assert len(same_ticket) == 2
 
 
@@ -184,34 +207,51 @@ def _run(argv, capsys):
 
 
 def test_compare_command_prints_and_writes(two_sections, tmp_path, capsys):
+    formula = make_analysis("Period 5", {"tops": 3}, prefix="f", blanks=0)
+    r = formula.results[0]
+    risky = tuple(dataclasses.replace(x, text=f"=1+2 is how I added ({x.row})") for x in r.responses)
+    groups = tuple(dataclasses.replace(g, representatives=(risky[0].text,)) for g in r.groups)
+    formula = dataclasses.replace(formula, results=(dataclasses.replace(r, responses=risky, groups=groups),))
+    two_sections.save_analysis(formula, teacher="Ms. Park", date="2026-11-19")
     out = tmp_path / "plc"
     code, stdout, err = _run(
         ["compare", "--question", "1/2 + 1/4", "--db", two_sections.url, "--out", str(out)], capsys
     )
     assert code == 0, err
     assert "Period 1" in stdout and "Period 3" in stdout and TOPS in stdout
-    assert f"Shared by every section: {TOPS}; {RIGHT}" in stdout
-    prevalence = pd.read_csv(out / "prevalence.csv", index_col=0)
-    assert list(prevalence.columns) == ["Period 1", "Period 3"]
-    assert len(pd.read_csv(out / "trend.csv")) == 2 * len(prevalence)
+    assert f"Shared by every section: {TOPS}" in stdout
+    prevalence = pd.read_csv(out / "prevalence.csv", index_col=0, encoding="utf-8-sig")
+    assert list(prevalence.columns) == ["Period 1", "Period 3", "Period 5"]
+    assert len(pd.read_csv(out / "trend.csv", encoding="utf-8-sig")) == 3 * len(prevalence)
     html = (out / "heatmap.html").read_text()
     assert "Period 3" in html and TOPS in html
-    examples = pd.read_csv(out / "examples.csv")
-    assert examples["student"].str.fullmatch(r"Student [0-9A-F]{4}").all()  # no viewer: no names
+    examples = pd.read_csv(out / "examples.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert examples["student"].str.fullmatch(PSEUDONYM.pattern).all()  # the login owns none of these classes
+    assert not examples["response"].str.match(r"\s*[=+\-@]").any()  # a formula stays text in a spreadsheet
+    assert (examples["response"].str.contains("=1+2", regex=False)).any()
 
     code, _, err = _run(["compare", "--question", "nope", "--db", two_sections.url], capsys)
     assert code == 2 and err.startswith("error: no saved exit ticket asks 'nope'") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exited:  # no free-text viewer
+        _run(["compare", "--viewer", "Mr. Lee", "--db", two_sections.url], capsys)
+    assert exited.value.code == 2 and "unrecognized arguments: --viewer" in capsys.readouterr().err
 
 
 def test_forget_command(two_sections, capsys):
     url = two_sections.url
-    code, _, err = _run(["forget", "--section", "Period 9", "--db", url, "--yes"], capsys)
-    assert code == 2 and "saved sections are: 'Period 1', 'Period 3'" in err
-    code, _, err = _run(["forget", "--section", "Period 3", "--db", url], capsys)  # no terminal, no --yes
+    lee = ["--db", url, "--teacher", "Mr. Lee"]
+    code, _, err = _run(["forget", "--section", "Period 9", *lee, "--yes"], capsys)
+    assert code == 2 and "you have no saved class called 'Period 9'; your saved classes are: 'Period 3'" in err
+    code, _, err = _run(["forget", "--section", "Period 1", *lee, "--yes"], capsys)  # Ms. Rivera's class
+    assert code == 2 and "you have no saved class called 'Period 1'" in err
+    code, out, err = _run(["forget", "--section", "Period 3", *lee], capsys)  # no terminal, no --yes
     assert code == 2 and "add --yes to confirm" in err
-    code, out, _ = _run(["forget", "--section", "Period 3", "--db", url, "--yes"], capsys)
-    assert code == 0 and out.startswith("Deleted 'Period 3': ") and "9 responses" in out
-    assert two_sections.sections() == ["Period 1"]
+    assert "Forgetting Mr. Lee's class 'Period 3'" in out and "deletes: 1 exit tickets, 9 responses" in out
+    assert two_sections.as_teacher("Mr. Lee").sections() == ["Period 3"]  # asked, nothing deleted
+    code, out, _ = _run(["forget", "--section", "Period 3", *lee, "--yes"], capsys)
+    assert code == 0 and "Deleted 'Period 3': 1 exit tickets, 9 responses" in out
+    assert two_sections.as_teacher("Mr. Lee").sections() == []
+    assert two_sections.as_teacher("Ms. Rivera").sections() == ["Period 1"]
     assert compare(two_sections, question=QUESTION).sections == ("Period 1",)
 
 
@@ -222,15 +262,12 @@ def test_untitled_single_question_tickets_are_kept_apart_by_topic(store):
         ("P2", "fractions", {"tops": 2, "right": 2}),
         ("P3", "seasons", {"bigger": 4}),
     ):
-        ticket = store.save_analysis(
-            make_analysis(section, plan, question=""),
-            section=None,
-            teacher="A",
-            date="2026-11-16",
-            topic=topic,
-        )
-    stem = store.load_analysis(ticket).results[0].stems[0]
-    store.save_stem(ticket, "", dataclasses.replace(stem, text="ok", state="approved"))
+        [ticket] = store.save_analysis(
+            make_analysis(section, plan, question=""), date="2026-11-16", topic=topic
+        ).values()
+    result = store.load_analysis(ticket).results[0]
+    stem = dataclasses.replace(result.stems[0], text="ok", state=APPROVED)
+    store.save_result(ticket, dataclasses.replace(result, stems=(stem, *result.stems[1:])), version=0)
     assert store.list_tickets(section="P3")[0].n_approved == 1
     c = compare(store, topic="fractions")
     assert c.sections == ("P1", "P2") and c.shared() == [TOPS]

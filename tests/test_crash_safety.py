@@ -1,5 +1,8 @@
 """Crash safety: a real SIGKILL mid-save loses no approval that was reported saved; two processes writing
-to one store at once do not corrupt it. Run on SQLite and (when FA_TEST_POSTGRES_URL is set) PostgreSQL."""
+to one store at once do not corrupt it. Run on SQLite and (when FA_TEST_POSTGRES_URL is set) PostgreSQL.
+
+The worker saves exactly as the app does: ``save_analysis`` once, then one ``save_result(..., version=...)`` per
+teacher edit (the one write path)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from feedback_assistant.storage import Store
 TESTS = Path(__file__).resolve().parent
 
 WORKER = textwrap.dedent('''
-    """Save tickets and approve stems in a loop, printing each approval after its call returned."""
+    """Save tickets and approve stems in a loop (the app's save path), printing each approval after it returned."""
     import dataclasses, sys
     sys.path.insert(0, {tests!r})
     from storage_helpers import QUESTION, make_analysis
@@ -31,7 +34,7 @@ WORKER = textwrap.dedent('''
     from feedback_assistant.storage import Store
 
     url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    store = Store(url)
+    store = Store(url, teacher=f"Teacher {{name}}")
     if len(sys.argv) > 4:  # kill this process at the Nth SQL statement from here on: always inside a save
         import os, signal
         from sqlalchemy import event
@@ -46,11 +49,17 @@ WORKER = textwrap.dedent('''
     for i in range(rounds):
         plan = {{"tops": 3, "bigger": 2, "right": 3}}
         analysis = make_analysis(name, plan, prefix=f"{{name}}-{{i}}-", seed=i)
-        ticket = store.save_analysis(analysis, section=None, teacher=f"Teacher {{name}}", date="2026-11-20")
+        [ticket] = store.save_analysis(analysis, date="2026-11-20").values()
         print("TICKET", ticket, flush=True)
+        result, version = analysis.results[0], 0
         for stem in analysis.results[0].stems:
             text = f"{{name}} round {{i}} group {{stem.group_id}}: approved"
-            store.save_stem(ticket, QUESTION, dataclasses.replace(stem, text=text, state=APPROVED))
+            stems = tuple(
+                dataclasses.replace(s, text=text, state=APPROVED) if s.group_id == stem.group_id else s
+                for s in result.stems
+            )
+            result = dataclasses.replace(result, stems=stems)
+            version = store.save_result(ticket, result, version=version)
             print("APPROVED", ticket, stem.group_id, text, flush=True)
     print("DONE", flush=True)
 ''')
@@ -85,6 +94,14 @@ def _reported(lines: list[str]) -> tuple[set[int], dict[tuple[int, int], str]]:
     return tickets, approvals
 
 
+def _stores(url: str) -> list[Store]:
+    """One store per teacher with saved classes (each worker saves as its own teacher)."""
+    base = Store(url)
+    with base.engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM teachers ORDER BY name")).scalars().all()
+    return [base.as_teacher(n) for n in names] or [base]
+
+
 def _check_intact(url: str) -> None:
     """The database passes its own integrity check and every saved ticket loads."""
     store = Store(url)
@@ -92,19 +109,23 @@ def _check_intact(url: str) -> None:
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-    for summary in store.list_tickets():
-        store.load_analysis(summary.id)
+    for teacher in _stores(url):
+        for summary in teacher.list_tickets():
+            teacher.load_analysis(summary.id)
     store.close()
+
+
+def _tickets(url: str) -> list:
+    return [s for teacher in _stores(url) for s in teacher.list_tickets()]
 
 
 def _approved_in_store(url: str) -> dict[tuple[int, int], str]:
-    store = Store(url)
     out = {}
-    for summary in store.list_tickets():
-        for stem in store.load_analysis(summary.id).results[0].stems:
-            if stem.state == APPROVED:
-                out[(summary.id, stem.group_id)] = stem.text
-    store.close()
+    for teacher in _stores(url):
+        for summary in teacher.list_tickets():
+            for stem in teacher.load_analysis(summary.id).results[0].stems:
+                if stem.state == APPROVED:
+                    out[(summary.id, stem.group_id)] = stem.text
     return out
 
 
@@ -135,9 +156,9 @@ def test_sigkill_while_saving_loses_no_reported_approval(db_url, tmp_path, kill_
     saved = _approved_in_store(db_url)
     missing = {k: v for k, v in approvals.items() if saved.get(k) != v}
     assert missing == {}
-    assert tickets <= {t.id for t in Store(db_url).list_tickets()}
+    assert tickets <= {t.id for t in _tickets(db_url)}
     # The interrupted save is all or nothing: every stored ticket has all its responses and groups.
-    for summary in Store(db_url).list_tickets():
+    for summary in _tickets(db_url):
         assert summary.n_responses == 9
 
 
@@ -153,13 +174,11 @@ def test_sigkill_inside_a_transaction_rolls_it_back_whole(db_url, tmp_path, kill
     _check_intact(db_url)
     saved = _approved_in_store(db_url)
     assert {k: saved.get(k) for k in approvals} == approvals
-    store = Store(db_url)
-    summaries = store.list_tickets()
+    summaries = _tickets(db_url)
     assert tickets <= {t.id for t in summaries}
     assert all(t.n_responses == 9 for t in summaries)  # the interrupted save left nothing half-written
     # Nothing was approved that was not reported: the killed edit is gone entirely.
     assert set(saved) - set(approvals) == set()
-    store.close()
 
 
 def test_two_processes_writing_at_once_do_not_corrupt_the_store(db_url, tmp_path):
@@ -178,27 +197,29 @@ def test_two_processes_writing_at_once_do_not_corrupt_the_store(db_url, tmp_path
         tickets, approvals = _reported(lines)
         assert len(tickets) == rounds and len(approvals) == rounds * 4  # 3 groups + the check-in stem
         assert all(saved[k] == v for k, v in approvals.items())
-    store = Store(db_url)
-    assert sorted(store.sections()) == ["A", "B"]
-    assert len(store.list_tickets()) == 2 * rounds
-    store.close()
+    assert [s.sections() for s in _stores(db_url)] == [["A"], ["B"]]
+    assert len(_tickets(db_url)) == 2 * rounds
 
 
 def test_two_store_objects_see_each_others_commits(db_url):
-    first, second = Store(db_url), Store(db_url)
-    ticket = first.save_analysis(
-        make_analysis("P1", {"tops": 2, "right": 2}), section=None, teacher="T", date="2026-11-20"
-    )
-    stem = second.load_analysis(ticket).results[0].stems[0]
-    second.save_stem(
-        ticket, QUESTION, dataclasses.replace(stem, text="From the other window.", state=APPROVED)
-    )
+    first, second = Store(db_url, teacher="T"), Store(db_url, teacher="T")
+    [ticket] = first.save_analysis(make_analysis("P1", {"tops": 2, "right": 2}), date="2026-11-20").values()
+    result = second.load_analysis(ticket).results[0]
+
+    def approved(res, text):
+        return dataclasses.replace(
+            res, stems=(dataclasses.replace(res.stems[0], text=text, state=APPROVED), *res.stems[1:])
+        )
+
+    assert second.save_result(ticket, approved(result, "From the other window."), version=0) == 1
     assert first.load_analysis(ticket).results[0].stems[0].text == "From the other window."
-    first.save_stem(ticket, QUESTION, dataclasses.replace(stem, text="Edited again.", state=APPROVED))
+    first.save_result(ticket, approved(first.load_analysis(ticket).results[0], "Edited again."), version=1)
     assert second.list_tickets()[0].n_approved == 1
     with second.engine.connect() as conn:
         texts = (
-            conn.execute(sa.text("SELECT text FROM feedback_stems WHERE group_id = :g"), {"g": stem.group_id})
+            conn.execute(
+                sa.text("SELECT text FROM feedback_stems WHERE group_id = :g"), {"g": result.stems[0].group_id}
+            )
             .scalars()
             .all()
         )
@@ -227,7 +248,7 @@ class _LockedCursor:
 
 
 def test_opening_while_another_process_switches_the_journal_waits_instead_of_failing():
-    from feedback_assistant.storage import _enable_wal
+    from feedback_assistant.storage_open import _enable_wal
 
     cur = _LockedCursor(fails=3)
     _enable_wal(cur)
@@ -236,7 +257,7 @@ def test_opening_while_another_process_switches_the_journal_waits_instead_of_fai
 
 
 def test_a_journal_error_other_than_locked_is_not_retried():
-    from feedback_assistant.storage import _enable_wal
+    from feedback_assistant.storage_open import _enable_wal
 
     cur = _LockedCursor(fails=1, error="disk I/O error")
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):

@@ -1,28 +1,33 @@
-"""History storage: save, reopen, edit, forget; the same tests on SQLite and (when available) PostgreSQL."""
+"""History storage: save, reopen, edit, forget, owner scoping and damage; on SQLite and (when set) PostgreSQL."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from storage_helpers import QUESTION, combine, db_url_fixture, make_analysis, store_fixture  # noqa: F401 - fixtures
+from storage_helpers import (  # noqa: F401 - fixtures
+    QUESTION,
+    combine,
+    count_rows,
+    db_url_fixture,
+    make_analysis,
+    save,
+    store_fixture,
+)
 
 from feedback_assistant import storage_schema
-from feedback_assistant.records import (
-    APPROVED,
-    DRAFT,
-    UNGROUPED,
-    FeedbackStem,
-    NotFoundError,
-    RowAccountingError,
-)
+from feedback_assistant.library import LibraryEntry
+from feedback_assistant.records import APPROVED, DRAFT, UNGROUPED, NotFoundError, RowAccountingError
 from feedback_assistant.storage import (
     UNNAMED_SECTION,
     SqlLibraryStore,
+    StaleEditError,
     StorageError,
     Store,
+    current_teacher,
     default_url,
     resolve_url,
 )
@@ -30,6 +35,13 @@ from feedback_assistant.storage import (
 
 def _fields(result):
     return {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "vectors"}
+
+
+def _approve(result, group_id: int, text: str):
+    stems = tuple(
+        dataclasses.replace(s, text=text, state=APPROVED) if s.group_id == group_id else s for s in result.stems
+    )
+    return dataclasses.replace(result, stems=stems)
 
 
 def test_migrations_create_exactly_the_schema_storage_uses(store):
@@ -43,8 +55,10 @@ def test_migrations_create_exactly_the_schema_storage_uses(store):
 
 def test_saved_analysis_reopens_exactly(store):
     analysis = make_analysis("Period 1", {"tops": 4, "right": 5}, date="2026-11-20", approve=("tops",))
-    ticket = store.save_analysis(analysis, section=None, teacher="Ms. Rivera", date=None, topic="5.NF.1")
-    again = store.load_analysis(ticket)
+    ids = store.as_teacher("Ms. Rivera").save_analysis(analysis, topic="5.NF.1")
+    assert list(ids) == ["Period 1"]
+    mine = store.as_teacher("Ms. Rivera")
+    again = mine.load_analysis(ids["Period 1"])
     assert len(again.results) == 1
     before, after = analysis.results[0], again.results[0]
     assert _fields(after) == _fields(before)
@@ -52,9 +66,9 @@ def test_saved_analysis_reopens_exactly(store):
     assert again.columns == analysis.columns
     assert again.source_name == analysis.source_name
     assert again.frame.equals(analysis.frame)
-    [summary] = store.list_tickets()
+    [summary] = mine.list_tickets()
     assert (summary.id, summary.teacher, summary.section, summary.date) == (
-        ticket,
+        ids["Period 1"],
         "Ms. Rivera",
         "Period 1",
         "2026-11-20",
@@ -62,12 +76,37 @@ def test_saved_analysis_reopens_exactly(store):
     assert summary.questions == (QUESTION,)
     assert (summary.n_responses, summary.n_approved) == (10, 1)
     assert store.topics() == ["5.NF.1"] and store.questions(topic="5.NF.1") == [QUESTION]
+    assert mine.versions(ids["Period 1"]) == {QUESTION: 0}
+
+
+def test_every_row_of_a_class_carries_its_teacher(store):
+    save(store, make_analysis("P1", {"tops": 3, "bigger": 2}), teacher="Ms A")
+    save(store, make_analysis("P1", {"tops": 2}, prefix="b"), teacher="Mr B")
+    with store.engine.connect() as conn:
+        for table in storage_schema.OWNED_TABLES:
+            owners = set(conn.execute(sa.select(table.c.owner)).scalars())
+            assert owners <= {"Ms A", "Mr B"}, table.name
+        assert set(conn.execute(sa.select(storage_schema.responses.c.owner)).scalars()) == {"Ms A", "Mr B"}
+
+
+def test_a_teacher_lists_reopens_and_edits_only_their_own_classes(store):
+    a_id = save(store, make_analysis("Period 3", {"tops": 3, "right": 2}, prefix="a"), teacher="Ms A")
+    b_id = save(store, make_analysis("Period 3", {"bigger": 2, "right": 2}, prefix="b"), teacher="Mr B")
+    a, b = store.as_teacher("Ms A"), store.as_teacher("Mr B")
+    assert [t.id for t in a.list_tickets()] == [a_id] and [t.id for t in b.list_tickets()] == [b_id]
+    assert a.sections() == ["Period 3"] == b.sections()
+    with pytest.raises(NotFoundError, match=f"exit ticket {b_id} is not in your history"):
+        a.load_analysis(b_id)
+    theirs = b.load_analysis(b_id).results[0]
+    with pytest.raises(NotFoundError, match="not in your history"):
+        a.save_result(b_id, _approve(theirs, theirs.groups[0].group_id, "mine now"), version=0)
+    assert b.load_analysis(b_id).results[0] == theirs
 
 
 def test_section_argument_overrides_and_missing_section_gets_a_name(store):
     a = make_analysis(None, {"tops": 2}, with_section_column=False)
-    store.save_analysis(a, section=None, teacher="T", date="2026-11-20")
-    store.save_analysis(a, section="  Period 4 ", teacher="T", date="2026-11-21")
+    assert list(store.save_analysis(a, date="2026-11-20")) == [UNNAMED_SECTION]
+    store.save_analysis(a, section="  Period 4 ", date="2026-11-21")
     assert store.sections() == sorted([UNNAMED_SECTION, "Period 4"])
 
 
@@ -75,11 +114,8 @@ def test_each_section_of_a_mixed_file_gets_its_own_ticket(store):
     p2 = make_analysis("P2", {"tops": 3, "right": 2}, prefix="a", approve=("tops",))
     p3 = make_analysis("P3", {"bigger": 2, "right": 4}, prefix="b", blanks=2)
     mixed = combine(p2, p3)
-    ids = store.save_analysis_by_section(mixed, section=None, teacher="Mr. Lee", date="2026-11-21")
+    ids = store.save_analysis(mixed, date="2026-11-21")
     assert list(ids) == ["P2", "P3"]
-    assert store.save_analysis(mixed, section=None, teacher="Mr. Lee", date="2026-11-22") in [
-        t.id for t in store.list_tickets(section="P2")
-    ]
     total = 0
     for name, ticket in ids.items():
         part = store.load_analysis(ticket)
@@ -105,68 +141,70 @@ def test_each_section_of_a_mixed_file_gets_its_own_ticket(store):
 def test_date_defaults_to_the_file_then_today(store):
     import datetime as dt
 
-    a = make_analysis("P1", {"tops": 2}, date="11/20/2026")
-    b = make_analysis("P1", {"tops": 2})
-    store.save_analysis(a, section=None, teacher="T", date=None)
-    store.save_analysis(b, section=None, teacher="T", date=None)
+    store.save_analysis(make_analysis("P1", {"tops": 2}, date="11/20/2026"))
+    store.save_analysis(make_analysis("P1", {"tops": 2}))
     assert sorted(t.date for t in store.list_tickets()) == sorted(["2026-11-20", dt.date.today().isoformat()])
 
 
 def test_an_approved_stem_survives_reopening_the_store(db_url):
-    first = Store(db_url)
-    ticket = first.save_analysis(
-        make_analysis("P1", {"tops": 3, "bigger": 2}), section=None, teacher="T", date="2026-11-20"
-    )
+    first = Store(db_url, teacher="T")
+    [ticket] = first.save_analysis(make_analysis("P1", {"tops": 3, "bigger": 2}), date="2026-11-20").values()
     result = first.load_analysis(ticket).results[0]
     stem = result.stems[0]
-    edited = dataclasses.replace(
-        stem, text="Add the parts, not the wholes: rewrite 1/2 in fourths.", state=APPROVED
-    )
-    first.save_stem(ticket, QUESTION, edited)
+    text = "Add the parts, not the wholes: rewrite 1/2 in fourths."
+    assert first.save_result(ticket, _approve(result, stem.group_id, text), version=0) == 1
     first.close()
 
-    second = Store(db_url)  # the teacher comes back tomorrow
-    [summary] = second.list_tickets(teacher="T")
+    second = Store(db_url, teacher="T")  # the teacher comes back tomorrow
+    [summary] = second.list_tickets()
     assert summary.n_approved == 1
     reopened = second.load_analysis(summary.id).results[0]
     saved = {s.group_id: s for s in reopened.stems}
-    assert saved[stem.group_id].text == edited.text
-    assert saved[stem.group_id].state == APPROVED
+    assert saved[stem.group_id].text == text and saved[stem.group_id].state == APPROVED
     assert saved[stem.group_id].drafted == stem.drafted  # the tool's draft is kept beside the edit
     assert saved[result.stems[1].group_id].state == DRAFT
+    assert second.versions(summary.id) == {QUESTION: 1}
     second.close()
 
 
-def test_save_stem_refuses_unknown_ticket_question_or_group(store):
-    ticket = store.save_analysis(
-        make_analysis("P1", {"tops": 2}), section=None, teacher="T", date="2026-11-20"
-    )
-    stem = FeedbackStem(question=QUESTION, group_id=0, text="x", state=APPROVED)
-    with pytest.raises(NotFoundError, match="exit ticket 999 is not in the history"):
-        store.save_stem(999, QUESTION, stem)
-    with pytest.raises(NotFoundError, match="has no question 'Q9'; its questions are"):
-        store.save_stem(ticket, "Q9", dataclasses.replace(stem, question="Q9"))
-    with pytest.raises(NotFoundError, match="has no group 7"):
-        store.save_stem(ticket, QUESTION, dataclasses.replace(stem, group_id=7))
-    # The check-in stem (responses in no group) is saved only where some response is in no group.
-    store.save_stem(ticket, QUESTION, dataclasses.replace(stem, group_id=UNGROUPED, text="See me."))
-    assert store.load_analysis(ticket).results[0].stems[-1].text == "See me."
-    full = store.save_analysis(
-        make_analysis("P1", {"tops": 2}, blanks=0), section=None, teacher="T", date=None
-    )
-    with pytest.raises(NotFoundError, match="has no group -1"):
-        store.save_stem(full, QUESTION, dataclasses.replace(stem, group_id=UNGROUPED))
-    with pytest.raises(NotFoundError, match="exit ticket 999"):
-        store.load_analysis(999)
+def test_two_windows_editing_one_class_never_lose_an_edit(store):
+    """Window 1 approves group 0, window 2 (holding the old copy) approves group 1: window 2 is told to reload."""
+    [ticket] = store.save_analysis(make_analysis("P1", {"tops": 3, "bigger": 2, "right": 2})).values()
+    one = store.load_analysis(ticket).results[0]
+    two = store.load_analysis(ticket).results[0]
+    v = store.versions(ticket)[QUESTION]
+    assert store.save_result(ticket, _approve(one, 0, "first window"), version=v) == v + 1
+    with pytest.raises(StaleEditError, match="this class changed in another window — reload to see it"):
+        store.save_result(ticket, _approve(two, 1, "second window"), version=v)
+    saved = {s.group_id: s for s in store.load_analysis(ticket).results[0].stems}
+    assert (saved[0].state, saved[0].text) == (APPROVED, "first window")  # nothing silently overwritten
+    assert saved[1].state == DRAFT
+    reloaded = store.load_analysis(ticket).results[0]  # after reloading, the second edit goes through
+    store.save_result(ticket, _approve(reloaded, 1, "second window"), version=store.versions(ticket)[QUESTION])
+    saved = {s.group_id: s for s in store.load_analysis(ticket).results[0].stems}
+    assert saved[0].text == "first window" and saved[1].text == "second window"
+
+
+def test_an_edit_writes_only_the_rows_it_changes(store):
+    from sqlalchemy import event
+
+    [ticket] = store.save_analysis(make_analysis("P1", {"tops": 30, "bigger": 20, "right": 30})).values()
+    result = store.load_analysis(ticket).results[0]
+    writes: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _log(conn, cursor, statement, params, context, executemany):
+        found = re.match(r"\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", statement)
+        if found:
+            writes.append(f"{found[1].split()[0]} {found[2]}")
+
+    store.save_result(ticket, _approve(result, 1, "Bigger bottoms mean smaller pieces."), version=0)
+    event.remove(store.engine, "before_cursor_execute", _log)
+    assert sorted(writes) == ["UPDATE feedback_stems", "UPDATE ticket_questions"]
 
 
 def test_save_result_replaces_a_questions_edits_atomically(store):
-    ticket = store.save_analysis(
-        make_analysis("P1", {"tops": 3, "bigger": 2, "right": 3}),
-        section=None,
-        teacher="T",
-        date="2026-11-20",
-    )
+    [ticket] = store.save_analysis(make_analysis("P1", {"tops": 3, "bigger": 2, "right": 3})).values()
     result = store.load_analysis(ticket).results[0]
     keep, gone = result.groups[0], result.groups[1]
     merged = dataclasses.replace(keep, label="adds across", rows=tuple(sorted(keep.rows + gone.rows)))
@@ -178,10 +216,10 @@ def test_save_result_replaces_a_questions_edits_atomically(store):
         stems=tuple(s for s in result.stems if s.group_id != gone.group_id),
         overrides=((1, "Come see me."), (2, "Nice try!")),
     )
-    store.save_result(ticket, edited)
+    assert store.save_result(ticket, edited, version=0) == 1
     again = store.load_analysis(ticket).results[0]
     assert _fields(again) == _fields(edited)
-    assert store.count_rows("response_groups") == 2
+    assert count_rows(store, "response_groups") == 2
 
     short = dataclasses.replace(
         edited,
@@ -191,89 +229,138 @@ def test_save_result_replaces_a_questions_edits_atomically(store):
         vectors=None,
     )
     with pytest.raises(RowAccountingError, match="has 8 responses but 9 were saved"):
-        store.save_result(ticket, short)
+        store.save_result(ticket, short, version=1)
     assert _fields(store.load_analysis(ticket).results[0]) == _fields(edited)  # nothing half-written
+    assert store.versions(ticket) == {QUESTION: 1}  # the refused save did not count
 
 
-def test_forget_leaves_no_row_of_the_section(store):
+def test_save_result_refuses_unknown_ticket_or_question(store):
+    [ticket] = store.save_analysis(make_analysis("P1", {"tops": 2})).values()
+    result = store.load_analysis(ticket).results[0]
+    with pytest.raises(NotFoundError, match="exit ticket 999 is not in your history"):
+        store.save_result(999, result, version=0)
+    with pytest.raises(NotFoundError, match="has no question 'Q9'; its questions are"):
+        store.save_result(ticket, dataclasses.replace(result, question="Q9"), version=0)
+    with pytest.raises(NotFoundError, match="exit ticket 999"):
+        store.load_analysis(999)
+
+
+def _library_entry(text: str, label: str = "added tops") -> LibraryEntry:
+    return LibraryEntry(
+        topic="t",
+        question="q",
+        label=label,
+        text=text,
+        status="misconception",
+        answer="2/6",
+        centroid=(1.0, 0.0),
+        approved_at="2026-11-20T10:00:00+00:00",
+    )
+
+
+def test_forget_leaves_no_row_of_the_class_and_says_first_what_it_deletes(store, tmp_path):
+    from feedback_assistant.embedding import EmbeddingCache, normalise_text
+
+    a = store.as_teacher("A")
     keep = make_analysis("Period 1", {"tops": 3, "right": 3}, prefix="k")
     gone = make_analysis(
-        "Period 2",
-        {"tops": 2, "bigger": 3},
-        prefix="g",
-        approve=("tops",),
-        question="Which is bigger, 1/3 or 1/4?",
+        "Period 2", {"tops": 2, "bigger": 3}, prefix="g", approve=("tops",), question="Which is bigger, 1/3 or 1/4?"
     )
-    kept_id = store.save_analysis(keep, section=None, teacher="A", date="2026-11-20")
-    store.save_analysis(gone, section=None, teacher="A", date="2026-11-20")
-    store.save_analysis(gone, section=None, teacher="A", date="2026-11-21")
-    lib = SqlLibraryStore(store, section="Period 2", teacher="A")
-    from feedback_assistant.library import LibraryEntry
-
-    lib.save(
-        [
-            LibraryEntry(
-                topic="t",
-                question="q",
-                label="added tops",
-                text="Add parts.",
-                status="misconception",
-                answer="2/6",
-                centroid=(1.0, 0.0),
-                approved_at="2026-11-20T10:00:00+00:00",
-            )
-        ]
+    [kept_id] = a.save_analysis(keep, date="2026-11-20").values()
+    a.save_analysis(gone, date="2026-11-20")
+    a.save_analysis(gone, date="2026-11-21")
+    other = save(store, make_analysis("Period 2", {"tops": 2}, prefix="o"), teacher="B")  # same name, B's class
+    quoted = gone.results[0].responses[0].text  # "I added 1+1 and 2+4 so 2/6"
+    SqlLibraryStore(a, section="Period 2").save(
+        [_library_entry(f'As one of you wrote, "{quoted}": add the parts.'), _library_entry("Add parts.", "plain")]
     )
-    before = {name: store.count_rows(name) for name in storage_schema.metadata.tables}
+    cache = EmbeddingCache(tmp_path / "cache")
+    texts = [r.text for r in gone.results[0].responses if r.text]
+    cache.put_many("all-MiniLM-L6-v2", {normalise_text(x): np.ones(4, np.float32) for x in texts + ["unrelated"]})
+    before = {name: count_rows(store, name) for name in storage_schema.metadata.tables}
 
-    deleted = store.forget_section("Period 2")
+    plan = a.forget("Period 2", dry_run=True, cache=cache)
+    assert not plan.done
+    assert plan.counts["exit tickets"] == 2 and plan.counts["responses"] == 12
+    assert plan.counts["library entries quoting students"] == 1
+    assert plan.counts["cached embeddings"] == len(set(texts))
+    assert list(plan.counts)[:2] == ["exit tickets", "responses"]
+    assert {name: count_rows(store, name) for name in storage_schema.metadata.tables} == before  # dry run
 
-    after = {name: store.count_rows(name) for name in storage_schema.metadata.tables}
-    assert deleted == sum(before.values()) - sum(after.values())
-    assert store.sections() == ["Period 1"]
-    assert [t.section for t in store.list_tickets()] == ["Period 1"]
-    assert store.questions() == [QUESTION]  # the forgotten class's only question went with it
+    done = a.forget("Period 2", cache=cache)
+    after = {name: count_rows(store, name) for name in storage_schema.metadata.tables}
+    assert done.counts == plan.counts | {} and done.done
+    assert done.total - done.counts["cached embeddings"] == sum(before.values()) - sum(after.values())
+    assert a.sections() == ["Period 1"] and [t.section for t in a.list_tickets()] == ["Period 1"]
+    assert store.as_teacher("B").list_tickets()[0].id == other  # B's "Period 2" is untouched
+    assert QUESTION in store.questions()
     with store.engine.connect() as conn:
         for table in (storage_schema.responses, storage_schema.plan_members):
             students = set(conn.execute(sa.select(table.c.student)).scalars())
             assert students and not any(s.startswith("g") for s in students)
-        assert (
-            conn.execute(sa.select(sa.func.count()).select_from(storage_schema.library_sources)).scalar() == 0
-        )
-    assert after["library_entries"] == 1  # no student text in it: the teacher's wording is kept
-    assert _fields(store.load_analysis(kept_id).results[0]) == _fields(keep.results[0])
+        assert [e.label for e in a.load_library("t")] == ["plain"]  # the quoting entry went, the other stays
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1 if store.dialect == "sqlite" else True
+    assert cache.get_many("all-MiniLM-L6-v2", [normalise_text(x) for x in texts]) == {}
+    assert set(cache.get_many("all-MiniLM-L6-v2", ["unrelated"])) == {"unrelated"}
+    assert _fields(a.load_analysis(kept_id).results[0]) == _fields(keep.results[0])
     with pytest.raises(
-        NotFoundError, match="no saved section is called 'Period 2'; saved sections are: 'Period 1'"
+        NotFoundError, match="you have no saved class called 'Period 2'; your saved classes are: 'Period 1'"
     ):
-        store.forget_section("Period 2")
+        a.forget("Period 2")
 
 
-def test_library_store_keeps_one_entry_per_topic_and_label(store):
-    from feedback_assistant.library import LibraryEntry, LibraryStore, MisconceptionLibrary
+def test_forget_one_day_keeps_the_other_days(store):
+    for day in ("2026-11-20", "2026-11-21"):
+        store.save_analysis(make_analysis("P1", {"tops": 2}), date=day)
+    report = store.forget("P1", date="11/21/2026", cache=False)
+    assert report.counts["exit tickets"] == 1 and "classes" not in report.counts
+    assert [t.date for t in store.list_tickets()] == ["2026-11-20"]
+    with pytest.raises(NotFoundError, match="has no exit ticket dated 2026-11-22; its dates are: 2026-11-20"):
+        store.forget("P1", date="2026-11-22")
+
+
+def test_forgotten_student_text_leaves_no_bytes_in_the_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    store = Store(url, teacher="T")
+    secret = "Zanzibar-quokka-7781 my mom says we are moving"
+    a = make_analysis("P1", {"tops": 3})
+    r = a.results[0]
+    responses = (dataclasses.replace(r.responses[0], text=secret), *r.responses[1:])
+    store.save_analysis(dataclasses.replace(a, results=(dataclasses.replace(r, responses=responses),)))
+    store.forget("P1", cache=False)
+    store.close()
+    for path in tmp_path.glob("h.sqlite*"):
+        assert b"Zanzibar-quokka" not in path.read_bytes(), path.name
+
+
+def test_library_store_keeps_one_entry_per_teacher_topic_and_label(store):
+    from feedback_assistant.library import LibraryStore, MisconceptionLibrary
 
     lib = SqlLibraryStore(store)
     assert isinstance(lib, LibraryStore)
-    e = LibraryEntry(
-        topic="5.NF.1",
-        question=QUESTION,
-        label="added tops and bottoms",
-        text="Draft one.",
-        status="misconception",
-        answer="2/6",
-        centroid=(0.6, 0.8),
-        approved_at="2026-11-20",
-    )
+    e = dataclasses.replace(_library_entry("Draft one.", "added tops and bottoms"), topic="5.NF.1", centroid=(0.6, 0.8))
     lib.save([e, dataclasses.replace(e, label="bigger bottom", centroid=())])
     lib.save([dataclasses.replace(e, text="Better wording.")])
-    got = SqlLibraryStore(Store(store.url)).load("5.NF.1")
+    got = SqlLibraryStore(Store(store.url, teacher=store.teacher)).load("5.NF.1")
     assert [(x.label, x.text) for x in got] == [
         ("added tops and bottoms", "Better wording."),
         ("bigger bottom", "Draft one."),
     ]
     assert got[0].centroid == pytest.approx((0.6, 0.8)) and got[1].centroid == ()
+    SqlLibraryStore(store.as_teacher("Someone else")).save([dataclasses.replace(e, text="Theirs.")])
+    assert count_rows(store, "library_entries") == 3  # a colleague's same label does not overwrite mine
     assert lib.load("other topic") == []
-    suggested = MisconceptionLibrary(lib).suggest(QUESTION, [], [], None, topic="5.NF.1")
-    assert suggested == {}
+    assert MisconceptionLibrary(lib).suggest(QUESTION, [], [], None, topic="5.NF.1") == {}
+
+
+def test_the_teacher_is_the_login_unless_named(monkeypatch, tmp_path):
+    import getpass
+
+    monkeypatch.delenv("FEEDBACK_ASSISTANT_TEACHER", raising=False)
+    assert current_teacher() == getpass.getuser()
+    assert current_teacher("  Ms K ") == "Ms K"
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Mr J")
+    assert current_teacher() == "Mr J" and Store(str(tmp_path / "x.sqlite")).teacher == "Mr J"
 
 
 def test_default_location_follows_the_data_folder(tmp_path, monkeypatch):
@@ -281,12 +368,13 @@ def test_default_location_follows_the_data_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("FEEDBACK_ASSISTANT_DB", raising=False)
     assert default_url() == f"sqlite:///{(tmp_path / 'home' / 'feedback.sqlite').resolve()}"
     s = Store()
-    s.save_analysis(make_analysis("P1", {"tops": 1}), section=None, teacher="T", date="2026-11-20")
+    s.save_analysis(make_analysis("P1", {"tops": 1}), date="2026-11-20")
     assert (tmp_path / "home" / "feedback.sqlite").exists()
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     monkeypatch.setenv("FEEDBACK_ASSISTANT_DB", str(tmp_path / "team.sqlite"))
     assert resolve_url() == f"sqlite:///{(tmp_path / 'team.sqlite').resolve()}"
     assert resolve_url("postgres://u:p@127.0.0.1/db") == "postgresql://u:p@127.0.0.1/db"
@@ -294,7 +382,7 @@ def test_default_location_follows_the_data_folder(tmp_path, monkeypatch):
 
 def test_empty_teacher_name_is_refused(store):
     with pytest.raises(StorageError, match="a teacher name is needed"):
-        store.save_analysis(make_analysis("P1", {"tops": 1}), section=None, teacher="  ", date=None)
+        store.save_analysis(make_analysis("P1", {"tops": 1}), teacher="  ")
 
 
 def test_unreachable_server_says_what_to_check():
@@ -309,6 +397,21 @@ def test_unreachable_server_says_what_to_check():
         r"@127.0.0.1.*database server is running",
     ):
         Store(f"postgresql+psycopg2://fa:secret@127.0.0.1:{port}/fa")
+
+
+def test_a_missing_database_driver_names_the_package(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_psycopg2(name, *args, **kwargs):
+        if name.split(".")[0] == "psycopg2":
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_psycopg2)
+    with pytest.raises(StorageError, match=r"needs the Python package 'psycopg2-binary'.*pip install psycopg2-binary"):
+        Store("postgresql+psycopg2://fa:secret@127.0.0.1:1/fa")
 
 
 def test_a_newer_database_is_left_alone(store):
@@ -330,7 +433,7 @@ def test_migrations_go_down_and_up_again(store):
 
     from feedback_assistant.storage import alembic_config
 
-    store.save_analysis(make_analysis("P1", {"tops": 1}), section=None, teacher="T", date="2026-11-20")
+    store.save_analysis(make_analysis("P1", {"tops": 1}), date="2026-11-20")
     cfg = alembic_config(store.url)
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -339,3 +442,25 @@ def test_migrations_go_down_and_up_again(store):
     again = Store(store.url)
     assert again.list_tickets() == [] and "tickets" in sa.inspect(again.engine).get_table_names()
     again.close()
+
+
+def test_a_history_from_before_owners_gets_each_rows_teacher(tmp_path):
+    from alembic import command
+
+    from feedback_assistant.storage import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    Store(url).close()
+    engine = sa.create_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        conn.exec_driver_sql("INSERT INTO teachers (name) VALUES ('Ms Old')")
+        conn.exec_driver_sql("INSERT INTO sections (teacher_id, name) VALUES (1, 'P1')")
+        conn.exec_driver_sql("INSERT INTO tickets (section_id, date, columns) VALUES (1, '2026-11-01', '{}')")
+    engine.dispose()
+    store = Store(url, teacher="Ms Old")
+    assert [t.section for t in store.list_tickets()] == ["P1"]
+    assert store.as_teacher("Someone").list_tickets() == []
+    store.close()

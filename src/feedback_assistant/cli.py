@@ -68,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a school's own sentence-transformers model folder, models/NAME (default: the bundled all-MiniLM-L6-v2)",
     )
     a.set_defaults(handler=analyze_command)
-    from .cli_store import add_compare_parser, add_forget_parser
+    from .cli_store import add_compare_parser, add_forget_parser, add_plc_parser
 
     add_compare_parser(sub)
     add_forget_parser(sub)
+    add_plc_parser(sub)
     return parser
 
 
@@ -137,19 +138,18 @@ def _open_library(args):
         return MisconceptionLibrary()
     from .storage import SqlLibraryStore, Store
 
-    return MisconceptionLibrary(SqlLibraryStore(Store(args.db)))
+    return MisconceptionLibrary(SqlLibraryStore(Store(args.db, teacher=args.teacher)))
 
 
 def _save(analysis, args) -> str:
     import datetime as dt
-    import getpass
 
-    teacher = args.teacher or os.environ.get("FEEDBACK_ASSISTANT_TEACHER") or getpass.getuser()
-    date = args.date or dt.date.today().isoformat()
     from .storage import Store
 
-    Store(args.db).save_analysis(analysis, section=args.section, teacher=teacher, date=date, topic=args.topic)
-    return " Saved to your history."
+    date = args.date or dt.date.today().isoformat()
+    with Store(args.db, teacher=args.teacher) as store:  # --teacher, else the login (a PLC server: the role)
+        store.save_analysis(analysis, section=args.section, date=date, topic=args.topic)
+        return f" Saved to {store.teacher}'s history."
 
 
 def main(argv: list[str] | None = None, *, embedder=None, **parts) -> int:

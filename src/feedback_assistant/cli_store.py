@@ -1,7 +1,11 @@
-"""``feedback-assistant compare`` and ``feedback-assistant forget``: the history database's commands.
+"""``feedback-assistant compare``, ``forget`` and ``plc-setup``: the history database's commands.
 
-``cli.build_parser`` registers them with ``add_compare_parser`` / ``add_forget_parser``; each command
-returns an exit code (0 done, 2 bad input with one line on stderr saying what to do).
+``cli.build_parser`` registers them with ``add_compare_parser`` / ``add_forget_parser`` / ``add_plc_parser``;
+each command returns an exit code (0 done, 2 bad input with one line on stderr saying what to do).
+
+Who is acting: ``--teacher`` where a command takes it, else ``FEEDBACK_ASSISTANT_TEACHER``, else the login
+name; on a PLC server the database role (``storage.Store``). ``compare`` has no way to name someone else: the
+viewer is the login (or role), so a colleague's students always show as pseudonyms.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ def add_compare_parser(subparsers) -> None:
         "--question", help="the question (its text, or a piece of it that matches one saved question)"
     )
     p.add_argument("--topic", help="compare every question tagged with this standard/topic instead")
-    p.add_argument("--viewer", help="your name: your own sections show real student names, others pseudonyms")
     p.add_argument(
         "--similarity",
         type=float,
@@ -34,12 +37,25 @@ def add_compare_parser(subparsers) -> None:
 
 
 def add_forget_parser(subparsers) -> None:
-    p = subparsers.add_parser("forget", help="delete everything saved about one class (section)")
-    p.add_argument("--section", required=True, help="the section to delete, as saved")
-    p.add_argument("--teacher", help="only that teacher's section of this name (shared databases)")
+    p = subparsers.add_parser("forget", help="delete everything saved about one of your classes (section)")
+    p.add_argument("--section", required=True, help="the class to delete, as saved")
+    p.add_argument("--teacher", help="whose class (default: your login name; on a PLC server, your login role)")
+    p.add_argument("--date", help="only the exit tickets of this day (YYYY-MM-DD)")
     p.add_argument("--db", help="database URL (default: the SQLite file in ~/.feedback_assistant)")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
     p.set_defaults(handler=forget_command)
+
+
+def add_plc_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "plc-setup",
+        help="set up a shared PostgreSQL database for a PLC: tables, row-level security and one login per teacher",
+    )
+    p.add_argument("--db", required=True, help="the PostgreSQL URL of the database's owner (administrator)")
+    p.add_argument(
+        "--teacher", action="append", default=[], help="a teacher to create a login for (repeat for each teacher)"
+    )
+    p.set_defaults(handler=plc_setup_command)
 
 
 def _fail(message: str) -> int:
@@ -59,9 +75,7 @@ def compare_command(args) -> int:
     try:
         store = Store(getattr(args, "db", None))
         try:
-            result = compare(
-                store, question=args.question, topic=args.topic, viewer=args.viewer, similarity=similarity
-            )
+            result = compare(store, question=args.question, topic=args.topic, similarity=similarity)
         finally:
             store.close()
     except FeedbackAssistantError as exc:
@@ -109,35 +123,54 @@ def _examples_frame(result):
 
 
 def forget_command(args) -> int:
-    """Delete one section's data after confirmation (``--yes`` skips the question)."""
+    """Say what deleting one of the teacher's classes removes, ask (``--yes`` skips it), then delete it."""
     from .records import FeedbackAssistantError
     from .storage import Store, display_url
 
     try:
-        store = Store(getattr(args, "db", None))
+        store = Store(getattr(args, "db", None), teacher=args.teacher)
     except FeedbackAssistantError as exc:
         return _fail(str(exc))
     try:
-        known = store.sections()
-        if args.section not in known:
-            listed = ", ".join(repr(k) for k in known) if known else "(none yet)"
-            return _fail(f"no saved section is called {args.section!r}; saved sections are: {listed}")
+        try:
+            plan = store.forget(args.section, date=args.date, dry_run=True)
+        except FeedbackAssistantError as exc:
+            return _fail(str(exc))
+        what = f"{args.section!r}" + (f" on {plan.date}" if plan.date else "")
+        print(f"Forgetting {store.teacher}'s class {what} from {display_url(store.url)} deletes: {plan.describe()}.")
         if not args.yes:
             if not sys.stdin or not sys.stdin.isatty():
-                return _fail(f"this deletes everything saved about {args.section!r}; add --yes to confirm.")
-            answer = input(
-                f"Delete every saved exit ticket, group, stem and plan of {args.section!r} from "
-                f"{display_url(store.url)}? This cannot be undone. [y/N] "
-            )
+                return _fail(f"this deletes everything listed above about {what}; add --yes to confirm.")
+            answer = input("This cannot be undone. Delete it? [y/N] ")
             if answer.strip().casefold() not in ("y", "yes"):
                 print("Nothing was deleted.")
                 return EXIT_OK
         try:
-            counts = store.forget(args.section, teacher=args.teacher)
+            done = store.forget(args.section, date=args.date)
         except FeedbackAssistantError as exc:
             return _fail(str(exc))
     finally:
         store.close()
-    detail = ", ".join(f"{n} {name}" for name, n in counts.items())
-    print(f"Deleted {args.section!r}: {detail}.")
+    print(f"Deleted {what}: {done.describe()}.")
+    return EXIT_OK
+
+
+def plc_setup_command(args) -> int:
+    """Set up the PLC database and print each new teacher's login (shown once)."""
+    from .records import FeedbackAssistantError
+    from .storage_plc import setup_plc, teacher_url
+
+    if not args.teacher:
+        return _fail("name at least one teacher: --teacher NAME (repeat for each teacher of the PLC).")
+    try:
+        made = setup_plc(args.db, args.teacher)
+    except FeedbackAssistantError as exc:
+        return _fail(str(exc))
+    print("The PLC database is ready: each teacher sees and changes only their own classes, and colleagues'")
+    print("classes only in the comparison, with students pseudonymised. Give each teacher their own line:")
+    for name, password in made.items():
+        if password:
+            print(f"  {name}: FEEDBACK_ASSISTANT_DB='{teacher_url(args.db, name, password)}'")
+        else:
+            print(f"  {name}: login already existed; its password was kept.")
     return EXIT_OK

@@ -11,13 +11,14 @@ library-suggested groups share labels), else when the cosine of its centroid to 
 ``similarity`` and their statuses do not contradict (never "on target" with "misconception"). Otherwise it
 starts a new row. Two groups of the same ticket join one row only through the same label.
 
-Privacy: examples name students by a stable pseudonym ("Student 4F2A", from a hash of section + name) unless
-``viewer`` is the teacher who owns that section. Prevalence and trend hold no names.
+Privacy: the store decides who is looking (the OS user, the app's teacher, or on a PLC server the database
+role: never a free-text viewer). Examples from that teacher's own classes name their students; other teachers'
+classes show the store's keyed pseudonyms ("Student K7Q2-M4XD-9PRA", see ``storage_records``). Prevalence and
+trend hold no names.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ class Comparison:
     Attributes:
         question: the question compared, or None when comparing a topic.
         topic: the topic compared, or None.
-        viewer: the teacher viewing (their own sections show real names in ``examples``).
+        viewer: the teacher viewing (the store's teacher: their own sections show real names in ``examples``).
         sections: section names as shown (``"name (teacher)"`` when two teachers use the same name).
         rows: the aligned misconceptions, most widespread first within status (misconceptions, unclear, on
             target), then ``NOT_GROUPED``.
@@ -99,12 +100,6 @@ class Comparison:
         return [r.name for r in self.rows if r.name != NOT_GROUPED and len(r.sections) == len(self.sections)]
 
 
-def pseudonym(section: str, student: str) -> str:
-    """A stable stand-in for a student's name, e.g. ``"Student 4F2A"`` (same section + name, same result)."""
-    digest = hashlib.sha256(f"{section}\x00{student}".encode()).hexdigest()
-    return f"Student {digest[:4].upper()}"
-
-
 def _label_key(label: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", str(label).casefold()).split())
 
@@ -126,13 +121,10 @@ def resolve_question(store, question: str) -> str:
     hits = [q for q in saved if needle in " ".join(q.casefold().split())]
     if len(hits) == 1:
         return hits[0]
-    listed = (
-        "; ".join(repr(q) for q in saved) if saved else "(none yet: analyse and save an exit ticket first)"
-    )
+    listed = "; ".join(repr(q) for q in saved) if saved else "(none yet: analyse and save an exit ticket first)"
     if hits:
         raise NotFoundError(
-            f"{question!r} matches {len(hits)} saved questions; give more of the text. "
-            f"Saved questions are: {listed}"
+            f"{question!r} matches {len(hits)} saved questions; give more of the text. Saved questions are: {listed}"
         )
     raise NotFoundError(f"no saved exit ticket asks {question!r}. Saved questions are: {listed}")
 
@@ -155,7 +147,7 @@ def resolve_topic(store, topic: str) -> str:
 
 class _Row:
     def __init__(self):
-        self.groups: list[dict] = []
+        self.groups: list = []
         self.label_keys: set[str] = set()
         self.tqs: set[tuple[int, str]] = set()
         self.centroid: np.ndarray | None = None
@@ -163,53 +155,53 @@ class _Row:
 
     def add(self, g: dict) -> None:
         self.groups.append(g)
-        self.label_keys.add(_label_key(g["label"]))
-        self.tqs.add((g["ticket_id"], g["question"]))
-        c = g["centroid"]
+        self.label_keys.add(_label_key(g.label))
+        self.tqs.add((g.ticket_id, g.question))
+        c = g.centroid
         if c is not None and (self.centroid is None or len(c) == len(self.centroid)):
             total = self.centroid * self.weight if self.centroid is not None else np.zeros(len(c))
-            total = total + np.asarray(c, dtype=np.float64) * len(g["rows"])
-            self.weight += len(g["rows"])
+            total = total + np.asarray(c, dtype=np.float64) * len(g.rows)
+            self.weight += len(g.rows)
             norm = np.linalg.norm(total)
             self.centroid = total / norm if norm > 0 else total
 
     def status(self) -> str:
         votes: Counter = Counter()
         for g in self.groups:
-            votes[g["status"]] += len(g["rows"])
+            votes[g.status] += len(g.rows)
         return votes.most_common(1)[0][0]
 
     def name(self) -> str:
         votes: Counter = Counter()
         for g in self.groups:
-            votes[g["label"]] += len(g["rows"])
+            votes[g.label] += len(g.rows)
         return votes.most_common(1)[0][0]
 
 
-def align(groups: list[dict], similarity: float = DEFAULT_SIMILARITY) -> list[list[dict]]:
+def align(groups: list, similarity: float = DEFAULT_SIMILARITY) -> list[list]:
     """Put groups that are the same misconception together (see the module docstring).
 
     Args:
-        groups: dicts with at least ticket_id, question, label, status, rows and centroid (ndarray (dim,) or
-            None), as ``Store.group_records`` returns them.
+        groups: ``storage.GroupRecord``s (or anything with ticket_id, question, group_id, label, status, rows and
+            centroid: ndarray (dim,) or None), as ``Store.group_records`` returns them.
         similarity: least centroid cosine for two differently labelled groups to be the same row.
 
     Returns:
         lists of groups, one per aligned row, in order of creation (largest first).
     """
     rows: list[_Row] = []
-    for g in sorted(groups, key=lambda g: (-len(g["rows"]), g["ticket_id"], g["group_id"])):
-        key = _label_key(g["label"])
+    for g in sorted(groups, key=lambda g: (-len(g.rows), g.ticket_id, g.group_id)):
+        key = _label_key(g.label)
         chosen = next((r for r in rows if key and key in r.label_keys), None)
-        c = g["centroid"]
+        c = g.centroid
         if chosen is None and c is not None:
             best = -1.0
             for r in rows:
                 if (
                     r.centroid is None
                     or len(r.centroid) != len(c)
-                    or (g["ticket_id"], g["question"]) in r.tqs
-                    or not _compatible(r.status(), g["status"])
+                    or (g.ticket_id, g.question) in r.tqs
+                    or not _compatible(r.status(), g.status)
                 ):
                     continue
                 cos = float(np.dot(r.centroid, np.asarray(c, dtype=np.float64)) / (np.linalg.norm(c) or 1.0))
@@ -222,15 +214,13 @@ def align(groups: list[dict], similarity: float = DEFAULT_SIMILARITY) -> list[li
     return [r.groups for r in rows]
 
 
-def _section_names(records: list[dict]) -> dict[tuple[str, str], str]:
+def _section_names(records: list) -> dict[tuple[str, str], str]:
     """(teacher, section) -> display name; the teacher is added when two teachers share a section name."""
     owners = defaultdict(set)
     for r in records:
-        owners[r["section"]].add(r["teacher"])
+        owners[r.section].add(r.teacher)
     return {
-        (r["teacher"], r["section"]): (
-            r["section"] if len(owners[r["section"]]) == 1 else f"{r['section']} ({r['teacher']})"
-        )
+        (r.teacher, r.section): (r.section if len(owners[r.section]) == 1 else f"{r.section} ({r.teacher})")
         for r in records
     }
 
@@ -240,17 +230,15 @@ def compare(
     *,
     question: str | None = None,
     topic: str | None = None,
-    viewer: str | None = None,
     similarity: float = DEFAULT_SIMILARITY,
     n_examples: int = 3,
 ) -> Comparison:
     """Compare misconception patterns across sections, teachers and dates.
 
     Args:
-        store: an open ``storage.Store``.
+        store: an open ``storage.Store``; its teacher is the viewer.
         question: the question (exact text, or a piece of it that matches one saved question).
         topic: compare every question tagged with this standard/topic instead.
-        viewer: the teacher looking; their own sections' examples show real names, others show pseudonyms.
         similarity: least centroid cosine for two differently labelled groups to count as the same row.
         n_examples: representative responses kept per row.
 
@@ -270,14 +258,13 @@ def compare(
         if len(saved) != 1:
             listed = "; ".join(repr(q) for q in saved) if saved else "(none yet)"
             raise NotFoundError(
-                f"say which question to compare (--question) or which topic (--topic). "
-                f"Saved questions are: {listed}"
+                f"say which question to compare (--question) or which topic (--topic). Saved questions are: {listed}"
             )
         question = saved[0]
     if question is not None:
         question = resolve_question(store, question)
         records = store.group_records(question=question)
-        if len({r["question_id"] for r in records}) > 1:  # untitled questions of different topics
+        if len({r.question_id for r in records}) > 1:  # untitled questions of different topics
             raise NotFoundError(
                 "these exit tickets each had one untitled question, on different topics; compare them by "
                 f"--topic instead. Saved topics are: {', '.join(repr(s) for s in store.topics())}"
@@ -287,24 +274,23 @@ def compare(
         records = store.group_records(topic=topic)
 
     names = _section_names(records)
-    owner = {names[(r["teacher"], r["section"])]: r["teacher"] for r in records}
-    sections = tuple(dict.fromkeys(names[(r["teacher"], r["section"])] for r in records))
+    sections = tuple(dict.fromkeys(names[(r.teacher, r.section)] for r in records))
     # Denominators: responses per ticket question, then per section and per (date, section).
     per_tq: dict[tuple[int, str], dict] = {}
     for r in records:
-        per_tq.setdefault((r["ticket_id"], r["question"]), r)
+        per_tq.setdefault((r.ticket_id, r.question), r)
     responses_by_section: Counter = Counter()
     responses_by_day: Counter = Counter()
     grouped_by_tq: Counter = Counter()
     for r in records:
-        if r["group_id"] != UNGROUPED:
-            grouped_by_tq[(r["ticket_id"], r["question"])] += len(r["rows"])
+        if r.group_id != UNGROUPED:
+            grouped_by_tq[(r.ticket_id, r.question)] += len(r.rows)
     for r in per_tq.values():
-        sec = names[(r["teacher"], r["section"])]
-        responses_by_section[sec] += r["n_responses"]
-        responses_by_day[(r["date"], sec)] += r["n_responses"]
+        sec = names[(r.teacher, r.section)]
+        responses_by_section[sec] += r.n_responses
+        responses_by_day[(r.date, sec)] += r.n_responses
 
-    aligned = align([r for r in records if r["group_id"] != UNGROUPED], similarity=similarity)
+    aligned = align([r for r in records if r.group_id != UNGROUPED], similarity=similarity)
     row_objs, row_names, seen = [], [], Counter()
     for groups in aligned:
         row = _Row()
@@ -323,21 +309,21 @@ def compare(
     for name, row in zip(row_names, row_objs, strict=True):
         counts[name], day_counts[name] = Counter(), Counter()
         for g in row.groups:
-            sec = names[(g["teacher"], g["section"])]
-            counts[name][sec] += len(g["rows"])
-            day_counts[name][(g["date"], sec)] += len(g["rows"])
+            sec = names[(g.teacher, g.section)]
+            counts[name][sec] += len(g.rows)
+            day_counts[name][(g.date, sec)] += len(g.rows)
         info[name] = (
             row.status(),
-            tuple(dict.fromkeys(g["label"] for g in row.groups)),
+            tuple(dict.fromkeys(g.label for g in row.groups)),
             tuple(s for s in sections if counts[name][s]),
             sum(counts[name].values()),
         )
     ungrouped, ungrouped_day = Counter(), Counter()
     for key, r in per_tq.items():
-        sec = names[(r["teacher"], r["section"])]
-        n = max(r["n_responses"] - grouped_by_tq[key], 0)
+        sec = names[(r.teacher, r.section)]
+        n = max(r.n_responses - grouped_by_tq[key], 0)
         ungrouped[sec] += n
-        ungrouped_day[(r["date"], sec)] += n
+        ungrouped_day[(r.date, sec)] += n
 
     total = {name: info[name][3] / max(sum(responses_by_section.values()), 1) for name in info}
     order = sorted(info, key=lambda n: (_STATUS_ORDER.get(info[n][0], 3), -total[n], n))
@@ -365,9 +351,7 @@ def compare(
                 "status": info[n][0],
                 "students": day_counts[n][(d, s)],
                 "responses": responses_by_day[(d, s)],
-                "share": day_counts[n][(d, s)] / responses_by_day[(d, s)]
-                if responses_by_day[(d, s)]
-                else 0.0,
+                "share": day_counts[n][(d, s)] / responses_by_day[(d, s)] if responses_by_day[(d, s)] else 0.0,
             }
             for d, s in days
             for n in order
@@ -377,17 +361,15 @@ def compare(
 
     examples = {}
     for name, row in zip(row_names, row_objs, strict=True):
-        examples[name] = _examples(name, row.groups, names, owner, viewer, n_examples)
+        examples[name] = _examples(name, row.groups, names, n_examples)
     rows = tuple(
-        AlignedMisconception(
-            name=n, status=info[n][0], labels=info[n][1], sections=info[n][2], n_students=info[n][3]
-        )
+        AlignedMisconception(name=n, status=info[n][0], labels=info[n][1], sections=info[n][2], n_students=info[n][3])
         for n in order
     )
     return Comparison(
         question=question,
         topic=topic,
-        viewer=viewer,
+        viewer=store.teacher,
         sections=sections,
         rows=rows,
         prevalence=prevalence,
@@ -406,26 +388,19 @@ def _date_key(date: str) -> tuple:
         return (1, str(date))
 
 
-def _same_person(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
-
-
-def _examples(
-    name: str, groups: list[dict], names: dict, owner: dict, viewer: str | None, n: int
-) -> tuple[Example, ...]:
+def _examples(name: str, groups: list, names: dict, n: int) -> tuple[Example, ...]:
     """Up to ``n`` representative responses, taking one section at a time so several classes are shown."""
     queues: dict[str, list[Example]] = {}
-    for g in sorted(groups, key=lambda g: -len(g["rows"])):
-        sec = names[(g["teacher"], g["section"])]
-        members = [g["members"][r] for r in g["rows"] if r in g["members"]]
-        reps = set(g["representatives"])
+    for g in sorted(groups, key=lambda g: -len(g.rows)):
+        sec = names[(g.teacher, g.section)]
+        members = [g.members[r] for r in g.rows if r in g.members]
+        reps = set(g.representatives)
         picked = [m for m in members if m[1] in reps] + [m for m in members if m[1] not in reps]
         for student, text in picked:
             if not str(text).strip():
                 continue
-            shown = student if _same_person(viewer, owner.get(sec)) else pseudonym(g["section"], student)
             queues.setdefault(sec, []).append(
-                Example(misconception=name, section=sec, date=g["date"], student=shown, text=text)
+                Example(misconception=name, section=sec, date=g.date, student=student, text=text)
             )
     out: list[Example] = []
     while len(out) < n and any(queues.values()):

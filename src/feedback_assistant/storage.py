@@ -1,68 +1,91 @@
-"""History that is never lost: every analysis, edit and approval, in SQLite (default) or PostgreSQL.
+"""History that is never lost and belongs to its teacher: every analysis, edit and approval, in SQLite or PostgreSQL.
 
-``Store()`` opens ``$FEEDBACK_ASSISTANT_HOME/feedback.sqlite`` (else
-``~/.feedback_assistant/feedback.sqlite``), or the URL in ``FEEDBACK_ASSISTANT_DB``, or the URL / file path
-it is given (``postgresql+psycopg2://...`` for a team's shared server), and brings its schema up to date
-with the Alembic migrations shipped in ``feedback_assistant/migrations`` before anything else.
+``Store(url, teacher=...)`` opens ``$FEEDBACK_ASSISTANT_HOME/feedback.sqlite`` (else
+``~/.feedback_assistant/feedback.sqlite``), or the URL in ``FEEDBACK_ASSISTANT_DB``, or the URL / file path it
+is given, brings its schema up to date with the Alembic migrations in ``feedback_assistant/migrations``, and
+acts for one teacher: the one named, else ``FEEDBACK_ASSISTANT_TEACHER``, else the login name. On a PLC's
+PostgreSQL server set up with ``plc-setup`` the teacher is the database role connected, whatever is passed,
+and row-level security makes the server itself refuse every other teacher's student rows.
+
+Owner: every row of a class carries its teacher (``owner``). Listing, reopening, editing, forgetting and
+exporting act on the current teacher's classes only; a colleague's class is visible only through
+``group_records`` (the PLC comparison), with students pseudonymised (``storage_records.pseudonym``).
+
+One write path: ``save_analysis`` files a new ticket (one per section); each later edit of a question is
+``save_result(ticket_id, result, version=...)``: one small transaction that writes only the rows that changed
+and raises ``StaleEditError`` ("this class changed in another window — reload to see it") when another window
+saved that question since ``version`` was read, instead of silently overwriting it.
 
 Crash safety: every public write is one transaction, committed before the call returns; SQLite runs in WAL
-mode with ``synchronous=FULL`` and takes the write lock at the start of a write (``BEGIN IMMEDIATE``) so two
-app sessions writing to the same file wait for each other (up to ``BUSY_TIMEOUT_S``) instead of failing or
-corrupting it. Killing the process mid-save loses at most the save in progress, never one that returned.
+mode with ``synchronous=FULL`` and ``secure_delete``, and takes the write lock at the start of a write
+(``BEGIN IMMEDIATE``), so two processes writing to one file wait for each other (up to ``BUSY_TIMEOUT_S``).
+Killing the process mid-save loses at most the save in progress, never one that returned. A damaged SQLite
+file is moved aside with a clear message, never replaced or written into (``storage_open``).
 
-Sections: ``save_analysis`` stores one exit ticket per section. When ``section`` is given, every response
-goes under it; otherwise each response goes under its own ``Response.section`` (responses without one under
-``UNNAMED_SECTION``), with rows renumbered so each ticket's ``Analysis`` is complete on its own
-(``Response.row`` = position in that ticket's frame). ``save_analysis`` returns the first ticket's id;
-``save_analysis_by_section`` returns every id by section name.
+Sections: when ``section`` is given every response goes under it; otherwise each response goes under its
+own ``Response.section`` (``UNNAMED_SECTION`` without one), rows renumbered so each ticket's ``Analysis`` is
+complete on its own.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
-import sqlite3
-import time
-from collections.abc import Iterable, Iterator
+import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from . import storage_schema as t
 from .records import (
     APPROVED,
-    UNGROUPED,
     Analysis,
     ColumnMap,
-    FeedbackAssistantError,
-    FeedbackStem,
     NotFoundError,
     QuestionResult,
     RowAccountingError,
 )
 from .storage_codec import (
     UNNAMED_SECTION,
-    delete_result,
     frame_from_text,
     frame_to_text,
     load_result,
     normalise_date,
     question_key,
     split_by_section,
-    unblob,
+    update_result,
     write_result,
 )
 from .storage_library import SqlLibraryStore
+from .storage_open import (
+    BUSY_TIMEOUT_S,
+    DamagedHistoryError,
+    StorageError,
+    default_url,
+    display_url,
+    file_damage,
+    is_damage,
+    make_engine,
+    move_aside,
+    resolve_url,
+    sqlite_path,
+)
+from .storage_records import ForgetReport, GroupRecord, TicketSummary, pseudonym, pseudonym_key
 
 __all__ = [
     "BUSY_TIMEOUT_S",
     "UNNAMED_SECTION",
+    "DamagedHistoryError",
+    "ForgetReport",
+    "GroupRecord",
     "SqlLibraryStore",
+    "StaleEditError",
     "StorageError",
     "Store",
     "TicketSummary",
+    "current_teacher",
     "default_url",
     "display_url",
     "normalise_date",
@@ -70,69 +93,26 @@ __all__ = [
     "split_by_section",
 ]
 
-BUSY_TIMEOUT_S = 30
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 7_311_004  # pg_advisory_xact_lock key: one migrator at a time on a shared server
+SECRET_KEY = "pseudonym_secret"
+STALE_MESSAGE = "this class changed in another window — reload to see it (your last change was not saved)."
 
 
-class StorageError(FeedbackAssistantError):
-    """The history database cannot be opened or written."""
+class StaleEditError(StorageError):
+    """The question was saved from another window (or the CLI) since this copy was read."""
 
 
-@dataclass(frozen=True, slots=True)
-class TicketSummary:
-    """One saved exit ticket, for the history list.
-
-    Attributes:
-        id: ticket id to pass to ``Store.load_analysis``.
-        teacher: the teacher who owns the section.
-        section: the section (class period).
-        date: the ticket's date, ISO ``YYYY-MM-DD`` when it could be read as a date.
-        source_name: the file it came from.
-        questions: the questions, in ticket order.
-        n_responses: responses over all questions (blank ones included).
-        n_approved: approved feedback stems over all questions.
-    """
-
-    id: int
-    teacher: str
-    section: str
-    date: str
-    source_name: str
-    questions: tuple[str, ...]
-    n_responses: int
-    n_approved: int
-
-
-# ----------------------------------------------------------------------------------------------- opening
-
-
-def default_url() -> str:
-    """The SQLite file used when no URL is given (``FEEDBACK_ASSISTANT_DB`` overrides it)."""
-    home = os.environ.get("FEEDBACK_ASSISTANT_HOME")
-    folder = Path(home) if home else Path.home() / ".feedback_assistant"
-    return f"sqlite:///{(folder / 'feedback.sqlite').expanduser().resolve()}"
-
-
-def resolve_url(url: str | None = None) -> str:
-    """Turn ``url`` (a URL, a file path or None) into a SQLAlchemy URL, creating the SQLite folder."""
-    url = url or os.environ.get("FEEDBACK_ASSISTANT_DB") or default_url()
-    if "://" not in url:
-        url = f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def display_url(url: str) -> str:
-    """``url`` with its password hidden, for messages."""
+def current_teacher(explicit: str | None = None) -> str:
+    """Who is using the tool: ``explicit`` (``--teacher``, the app's field), else ``FEEDBACK_ASSISTANT_TEACHER``,
+    else the login name."""
+    for name in (explicit, os.environ.get("FEEDBACK_ASSISTANT_TEACHER")):
+        if name and str(name).strip():
+            return str(name).strip()
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for display
-        return "(the database)"
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name on some systems
+        return "Teacher"
 
 
 def alembic_config(url: str):
@@ -145,66 +125,21 @@ def alembic_config(url: str):
     return cfg
 
 
-def _enable_wal(cur) -> None:
-    """Switch the SQLite file to write-ahead logging (kept in the file), waiting while another process holds it.
-
-    Changing the journal mode needs the file to itself and SQLite does not wait for it (busy_timeout does not
-    apply), so two programs opening a new history file at once would fail with "database is locked": retry.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cur.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _make_engine(url: str) -> sa.Engine:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
-    kwargs: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
-    if parsed.database in (None, "", ":memory:"):
-        kwargs["poolclass"] = sa.pool.StaticPool
-    engine = sa.create_engine(url, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised on every SQLite connection
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        _enable_wal(cur)
-        cur.execute("PRAGMA synchronous = FULL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # pragma: no cover - exercised on every SQLite transaction
-        # Writers take the lock up front, so a read-then-write never fails half-way on a busy database.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("fa_read") else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-# ----------------------------------------------------------------------------------------------- the store
-
-
 class Store:
-    """The history database. Cheap to open; safe to open in several processes at once.
+    """The history database, acting for one teacher. Cheap to open; safe to open in several processes at once.
 
     Args:
         url: SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg2://user:pw@host/db``) or a file path;
             default ``FEEDBACK_ASSISTANT_DB`` or the SQLite file in the data folder.
+        teacher: whose classes this store reads and writes (see ``current_teacher``); on a PLC server the
+            connected database role, and naming anyone else is refused.
 
     Raises:
-        StorageError: the database cannot be reached or brought up to date.
+        StorageError: the database cannot be reached, is damaged (``DamagedHistoryError``: moved aside), or
+            cannot be brought up to date; a PLC role named another teacher.
     """
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, teacher: str | None = None, _engine: sa.Engine | None = None):
         try:
             self.url = resolve_url(url)
         except OSError as exc:
@@ -212,27 +147,51 @@ class Store:
                 f"could not create the folder for the history database ({exc.strerror}: {exc.filename}). "
                 "Pass --db with a folder you can write to."
             ) from exc
-        self.engine = _make_engine(self.url)
-        try:
-            self._upgrade()
-        except StorageError:
-            self.engine.dispose()
-            raise
-        except sa.exc.OperationalError as exc:
-            self.engine.dispose()
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise StorageError(
-                f"could not open the history database {display_url(self.url)} ({reason}). Check that the "
-                "file's folder is writable or that the database server is running, or pass --db with another "
-                "location."
-            ) from exc
+        self._path = sqlite_path(self.url)
+        if _engine is not None:  # as_teacher: same database, another teacher
+            self.engine, self._owns_engine = _engine, False
+        else:
+            self._check_file()
+            self.engine, self._owns_engine = make_engine(self.url), True
+            try:
+                self._upgrade()
+            except StorageError:
+                self.engine.dispose()
+                raise
+            except sa.exc.DatabaseError as exc:
+                self.engine.dispose()
+                if self._path is not None and is_damage(exc):
+                    raise move_aside(self._path, "SQLite reports it malformed") from exc
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                raise StorageError(
+                    f"could not open the history database {display_url(self.url)} ({reason}). Check that the "
+                    "file's folder is writable or that the database server is running, or pass --db with "
+                    "another location."
+                ) from exc
+        self.role, self.plc = self._whoami()
+        if self.plc:
+            if teacher and teacher.strip() and teacher.strip() != self.role:
+                raise StorageError(
+                    f"you are connected to the PLC server as {self.role!r}: your classes are saved under that "
+                    f"name, and {teacher.strip()!r}'s are not yours to open. Connect with that teacher's own "
+                    "login instead."
+                )
+            self.teacher = self.role
+        else:
+            self.teacher = current_teacher(teacher)
+        self._secret: str | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def as_teacher(self, teacher: str) -> Store:
+        """The same database acting for ``teacher`` (refused on a PLC server: there the login decides)."""
+        return Store(self.url, teacher=teacher, _engine=self.engine)
+
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -241,9 +200,16 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({display_url(self.url)!r})"
+        return f"Store({display_url(self.url)!r}, teacher={self.teacher!r})"
 
     # -- plumbing
+
+    def _check_file(self) -> None:
+        if self._path is None:
+            return
+        reason = file_damage(self._path)
+        if reason:
+            raise move_aside(self._path, reason)
 
     def _upgrade(self) -> None:
         from alembic import command
@@ -254,6 +220,13 @@ class Store:
         script = ScriptDirectory.from_config(cfg)
         heads = set(script.get_heads())
         with self._read() as conn:
+            if self._path is not None and self._path.exists() and self._path.stat().st_size:
+                check = conn.exec_driver_sql("PRAGMA quick_check").scalars().all()
+                if check != ["ok"]:
+                    conn.rollback()
+                    conn.close()
+                    self.engine.dispose()
+                    raise move_aside(self._path, "SQLite's own check found damaged pages")
             current = set(MigrationContext.configure(conn).get_current_heads())
         if current == heads:
             return
@@ -263,15 +236,34 @@ class Store:
                 f"the history database {display_url(self.url)} was written by a newer version of "
                 "feedback-assistant; update feedback-assistant to open it (nothing was changed)."
             )
-        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE = one migrator at a time
-            if self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        try:
+            with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE = one migrator at a time
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.ProgrammingError as exc:
+            if "permission denied" in str(exc) or "must be owner" in str(exc):
+                raise StorageError(
+                    f"the PLC database {display_url(self.url)} needs updating and your login may not change "
+                    "it: ask whoever set it up to run `feedback-assistant plc-setup` again."
+                ) from exc
+            raise
+
+    def _whoami(self) -> tuple[str | None, bool]:
+        """(database role, PLC mode): PLC mode = PostgreSQL with row-level security on the tickets table."""
+        if self.dialect != "postgresql":
+            return None, False
+        with self._read() as conn:
+            role = conn.execute(sa.text("SELECT current_user")).scalar_one()
+            rls = conn.execute(
+                sa.text("SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass('tickets')")
+            ).scalar()
+        return role, bool(rls)
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with self._errors(), self.engine.connect() as conn:
             conn = conn.execution_options(fa_read=True)
             if self.dialect == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -283,8 +275,25 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        with self.engine.begin() as conn:
+        with self._errors(), self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DatabaseError as exc:
+            if self._path is not None and is_damage(exc):
+                raise StorageError(
+                    f"the history file {self._path} is damaged (SQLite reports it malformed); nothing more was "
+                    "written to it. Close the app and run it again: the damaged file will be moved aside and "
+                    "kept, and a new history started."
+                ) from exc
+            if "row-level security" in str(exc) or "permission denied" in str(exc):
+                raise StorageError(
+                    "the PLC server refused: that class is not yours. Only its own teacher can change it."
+                ) from exc
+            raise
 
     def _insert(self, table: sa.Table):
         if self.dialect == "postgresql":
@@ -293,36 +302,39 @@ class Store:
             from sqlalchemy.dialects.sqlite import insert
         return insert(table)
 
-    def _get_or_create(self, conn, table: sa.Table, keys: dict) -> int:
+    def _get_or_create(self, conn, table: sa.Table, keys: dict, extra: dict | None = None) -> int:
         where = sa.and_(*(table.c[k] == v for k, v in keys.items()))
         found = conn.execute(sa.select(table.c.id).where(where)).scalar()
         if found is not None:
             return found
-        conn.execute(self._insert(table).values(**keys).on_conflict_do_nothing())
+        conn.execute(self._insert(table).values(**keys, **(extra or {})).on_conflict_do_nothing())
         return conn.execute(sa.select(table.c.id).where(where)).scalar_one()
 
     def _question_id(self, conn, text: str, topic: str | None) -> int:
         h = question_key(text, topic)
         qid = conn.execute(sa.select(t.questions.c.id).where(t.questions.c.text_hash == h)).scalar()
         if qid is None:
-            conn.execute(
-                self._insert(t.questions).values(text_hash=h, text=text, topic=topic).on_conflict_do_nothing()
-            )
+            conn.execute(self._insert(t.questions).values(text_hash=h, text=text, topic=topic).on_conflict_do_nothing())
             qid = conn.execute(sa.select(t.questions.c.id).where(t.questions.c.text_hash == h)).scalar_one()
         if topic:
             conn.execute(sa.update(t.questions).where(t.questions.c.id == qid).values(topic=topic))
         return qid
 
-    def _ticket_question(self, conn, ticket_id: int, question: str) -> int:
-        tq = conn.execute(
-            sa.select(t.ticket_questions.c.id)
+    def _mine(self, table: sa.Table):
+        return table.c.owner == self.teacher
+
+    def _ticket_question(self, conn, ticket_id: int, question: str) -> tuple[int, int]:
+        """(ticket question id, version) of one of the teacher's tickets."""
+        row = conn.execute(
+            sa.select(t.ticket_questions.c.id, t.ticket_questions.c.version)
             .join(t.questions, t.questions.c.id == t.ticket_questions.c.question_id)
             .where(
                 t.ticket_questions.c.ticket_id == ticket_id,
                 t.questions.c.text == question,
+                self._mine(t.ticket_questions),
             )
-        ).scalar()
-        if tq is None:
+        ).first()
+        if row is None:
             self._require_ticket(conn, ticket_id)
             asked = (
                 conn.execute(
@@ -338,70 +350,63 @@ class Store:
                 f"exit ticket {ticket_id} has no question {question!r}; its questions are: "
                 + "; ".join(repr(q) for q in asked)
             )
-        return tq
+        return row.id, row.version
 
     def _require_ticket(self, conn, ticket_id: int) -> None:
-        if conn.execute(sa.select(t.tickets.c.id).where(t.tickets.c.id == ticket_id)).scalar() is None:
+        found = conn.execute(
+            sa.select(t.tickets.c.id).where(t.tickets.c.id == ticket_id, self._mine(t.tickets))
+        ).scalar()
+        if found is None:  # another teacher's ticket reads exactly like a missing one
             raise NotFoundError(
-                f"exit ticket {ticket_id} is not in the history (it may have been forgotten); "
-                "pick one from the list of saved tickets."
+                f"exit ticket {ticket_id} is not in your history (it may have been forgotten); "
+                "pick one from the list of your saved tickets."
             )
+
+    # -- saving
 
     def save_analysis(
         self,
         analysis: Analysis,
         *,
-        section: str | None,
-        teacher: str,
-        date: str | None,
+        section: str | None = None,
+        date: str | None = None,
         topic: str | None = None,
-    ) -> int:
-        """Save an analysed ticket (one transaction) and return its id (the first section's, when several).
+        teacher: str | None = None,
+    ) -> dict[str, int]:
+        """Save an analysed ticket for the current teacher (one transaction): one ticket per section.
 
         Args:
             analysis: the analysed ticket.
             section: the class to file it under; None = each response's own section (see module docstring).
-            teacher: the teacher who owns the section(s).
             date: the ticket's date; None = the responses' date column, else today.
             topic: standard/topic tag for the questions (kept on the question for later tickets too).
+            teacher: save for this teacher instead (same as ``as_teacher(teacher).save_analysis``).
 
         Returns:
-            the id of the (first) saved ticket.
+            section name -> ticket id, in the file's order. Every question starts at version 0.
         """
-        return next(
-            iter(
-                self.save_analysis_by_section(
-                    analysis, section=section, teacher=teacher, date=date, topic=topic
-                ).values()
-            )
-        )
-
-    def save_analysis_by_section(
-        self,
-        analysis: Analysis,
-        *,
-        section: str | None,
-        teacher: str,
-        date: str | None,
-        topic: str | None = None,
-    ) -> dict[str, int]:
-        """Like ``save_analysis``, returning section name -> ticket id for every section saved."""
-        teacher = (teacher or "").strip()
-        if not teacher:
-            raise StorageError("a teacher name is needed to save the history; pass --teacher YOUR NAME.")
+        if teacher is not None:
+            if not teacher.strip():
+                raise StorageError("a teacher name is needed to save the history; pass --teacher YOUR NAME.")
+            if teacher.strip() != self.teacher:
+                return self.as_teacher(teacher).save_analysis(analysis, section=section, date=date, topic=topic)
         topic = topic.strip() if topic and topic.strip() else None
         parts = split_by_section(analysis, section)
         ids: dict[str, int] = {}
+        owner = self.teacher
         with self._write() as conn:
-            teacher_id = self._get_or_create(conn, t.teachers, {"name": teacher})
+            teacher_id = self._get_or_create(conn, t.teachers, {"name": owner})
             for name, part in parts.items():
-                section_id = self._get_or_create(conn, t.sections, {"teacher_id": teacher_id, "name": name})
+                section_id = self._get_or_create(
+                    conn, t.sections, {"teacher_id": teacher_id, "name": name}, {"owner": owner}
+                )
                 day = date
                 if day is None:
                     day = next((r.date for res in part.results for r in res.responses if r.date), None)
                 ticket_id = conn.execute(
                     t.tickets.insert().values(
                         section_id=section_id,
+                        owner=owner,
                         date=normalise_date(day),
                         source_name=analysis.source_name or "",
                         columns={k: getattr(part.columns, k) for k in ColumnMap.__slots__},
@@ -412,106 +417,83 @@ class Store:
                     tq = conn.execute(
                         t.ticket_questions.insert().values(
                             ticket_id=ticket_id,
+                            owner=owner,
                             question_id=self._question_id(conn, result.question, topic),
                             position=position,
                             answer_key=result.key,
                         )
                     ).inserted_primary_key[0]
-                    write_result(conn, tq, result)
+                    write_result(conn, tq, result, owner)
                 ids[name] = ticket_id
         return ids
 
-    def save_result(self, ticket_id: int, result: QuestionResult) -> None:
-        """Replace one question's groups, stems, plan, overrides and labels after edits (one transaction).
+    def save_result(self, ticket_id: int, result: QuestionResult, *, version: int) -> int:
+        """Save the teacher's edit of one question: only the rows that changed, in one transaction.
+
+        Args:
+            ticket_id: the teacher's saved ticket.
+            result: the edited question (same responses as saved).
+            version: the question's version when this copy was read (``versions`` / the last return value).
+
+        Returns:
+            the question's new version.
 
         Raises:
-            NotFoundError: no such ticket, or the ticket has no such question.
+            StaleEditError: another window saved this question since ``version``; nothing was written.
+            NotFoundError: no such ticket of this teacher, or no such question on it.
             RowAccountingError: ``result`` does not hold exactly the responses saved for that question.
         """
         with self._write() as conn:
-            tq = self._ticket_question(conn, ticket_id, result.question)
+            tq, saved_version = self._ticket_question(conn, ticket_id, result.question)
+            bumped = conn.execute(
+                sa.update(t.ticket_questions)
+                .where(t.ticket_questions.c.id == tq, t.ticket_questions.c.version == int(version))
+                .values(version=t.ticket_questions.c.version + 1, answer_key=result.key)
+            ).rowcount
+            if bumped != 1:
+                raise StaleEditError(STALE_MESSAGE)
             saved = set(
-                conn.execute(
-                    sa.select(t.responses.c.row).where(t.responses.c.ticket_question_id == tq)
-                ).scalars()
+                conn.execute(sa.select(t.responses.c.row).where(t.responses.c.ticket_question_id == tq)).scalars()
             )
             given = {r.row for r in result.responses}
-            if saved != given:
+            if saved != given or len(given) != len(result.responses):
                 raise RowAccountingError(
-                    f"the edited question {result.question!r} has {len(given)} responses but {len(saved)} "
-                    f"were saved for exit ticket {ticket_id}; reopen the ticket and edit it again."
+                    f"the edited question {result.question!r} has {len(result.responses)} responses but "
+                    f"{len(saved)} were saved for exit ticket {ticket_id}; reopen the ticket and edit it again."
                 )
-            delete_result(conn, tq)
-            conn.execute(
-                sa.update(t.ticket_questions)
-                .where(t.ticket_questions.c.id == tq)
-                .values(answer_key=result.key)
-            )
-            write_result(conn, tq, result)
+            update_result(conn, tq, result, self.teacher)
+        return int(version) + 1
 
-    def save_stem(self, ticket_id: int, question: str, stem: FeedbackStem) -> None:
-        """Save one stem edit or approval, committed before this returns.
-
-        Raises:
-            NotFoundError: no such ticket, question or group.
-        """
-        with self._write() as conn:
-            tq = self._ticket_question(conn, ticket_id, question)
-            if stem.group_id == UNGROUPED:  # the check-in stem of the responses in no group
-                known = conn.execute(
-                    sa.select(t.responses.c.id).where(
-                        t.responses.c.ticket_question_id == tq, t.responses.c.label == UNGROUPED
-                    )
-                ).first()
-            else:
-                known = conn.execute(
-                    sa.select(t.groups.c.group_id).where(
-                        t.groups.c.ticket_question_id == tq, t.groups.c.group_id == stem.group_id
-                    )
-                ).first()
-            if known is None:
-                raise NotFoundError(
-                    f"question {question!r} of exit ticket {ticket_id} has no group "
-                    f"{stem.group_id}; reopen the ticket to see its groups."
-                )
-            position = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(t.stems.c.position) + 1, 0)).where(
-                    t.stems.c.ticket_question_id == tq
-                )
-            ).scalar_one()
-            values = {
-                "text": stem.text,
-                "state": stem.state,
-                "drafted": stem.drafted,
-                "kind": stem.kind,
-                "from_library": bool(stem.from_library),
-                "updated_at": sa.func.now(),
-            }
-            stmt = self._insert(t.stems).values(
-                ticket_question_id=tq, group_id=stem.group_id, position=position, **values
-            )
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=["ticket_question_id", "group_id"], set_=values)
+    def versions(self, ticket_id: int) -> dict[str, int]:
+        """Question text -> its current version, for one of the teacher's tickets."""
+        with self._read() as conn:
+            self._require_ticket(conn, ticket_id)
+            return dict(
+                conn.execute(
+                    sa.select(t.questions.c.text, t.ticket_questions.c.version)
+                    .join(t.questions, t.questions.c.id == t.ticket_questions.c.question_id)
+                    .where(t.ticket_questions.c.ticket_id == ticket_id)
+                    .order_by(t.ticket_questions.c.position)
+                ).all()
             )
 
-    # -- reading
+    # -- reading (the current teacher's classes)
 
-    def list_tickets(self, teacher: str | None = None, section: str | None = None) -> list[TicketSummary]:
-        """Saved tickets, newest date first (then newest saved first)."""
+    def list_tickets(self, section: str | None = None, *, teacher: str | None = None) -> list[TicketSummary]:
+        """The teacher's saved tickets, newest date first (then newest saved first)."""
+        if teacher is not None and teacher.strip() != self.teacher:
+            return self.as_teacher(teacher).list_tickets(section)
         q = (
             sa.select(
                 t.tickets.c.id,
-                t.teachers.c.name.label("teacher"),
                 t.sections.c.name.label("section"),
                 t.tickets.c.date,
                 t.tickets.c.source_name,
             )
             .join(t.sections, t.sections.c.id == t.tickets.c.section_id)
-            .join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id)
+            .where(self._mine(t.tickets))
             .order_by(t.tickets.c.date.desc(), t.tickets.c.id.desc())
         )
-        if teacher is not None:
-            q = q.where(t.teachers.c.name == teacher)
         if section is not None:
             q = q.where(t.sections.c.name == section)
         with self._read() as conn:
@@ -547,7 +529,7 @@ class Store:
         return [
             TicketSummary(
                 id=r.id,
-                teacher=r.teacher,
+                teacher=self.teacher,
                 section=r.section,
                 date=r.date,
                 source_name=r.source_name,
@@ -559,10 +541,10 @@ class Store:
         ]
 
     def load_analysis(self, ticket_id: int) -> Analysis:
-        """Reopen a saved ticket exactly as last saved: groups, stems, plan, overrides and vectors.
+        """Reopen one of the teacher's tickets exactly as last saved: groups, stems, plan, overrides, vectors.
 
         Raises:
-            NotFoundError: no such ticket.
+            NotFoundError: no such ticket among the teacher's (another teacher's ticket is not found either).
         """
         with self._read() as conn:
             self._require_ticket(conn, ticket_id)
@@ -583,29 +565,19 @@ class Store:
             source_name=ticket.source_name,
         )
 
-    def sections(self, teacher: str | None = None) -> list[str]:
-        """Names of the saved sections (sorted)."""
-        q = sa.select(t.sections.c.name).distinct().order_by(t.sections.c.name)
-        if teacher is not None:
-            q = q.join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id).where(
-                t.teachers.c.name == teacher
-            )
+    def sections(self) -> list[str]:
+        """Names of the teacher's saved sections (sorted)."""
+        q = sa.select(t.sections.c.name).where(self._mine(t.sections)).distinct().order_by(t.sections.c.name)
         with self._read() as conn:
             return list(conn.execute(q).scalars())
 
-    def teachers(self) -> list[str]:
-        """Names of the teachers with saved sections (sorted)."""
-        with self._read() as conn:
-            return list(conn.execute(sa.select(t.teachers.c.name).order_by(t.teachers.c.name)).scalars())
+    # -- the PLC: every teacher's questions and groups, other teachers' students pseudonymised
 
     def questions(self, topic: str | None = None) -> list[str]:
-        """Texts of the questions on saved tickets (optionally only those tagged ``topic``, any case)."""
-        q = (
-            sa.select(t.questions.c.text)
-            .distinct()
-            .where(t.questions.c.id.in_(sa.select(t.ticket_questions.c.question_id)))
-            .order_by(t.questions.c.text)
-        )
+        """Texts of the questions on saved tickets, any teacher's (optionally only those tagged ``topic``)."""
+        q = sa.select(t.questions.c.text).distinct().order_by(t.questions.c.text)
+        if not self.plc:  # under row-level security the teacher sees only their own ticket questions
+            q = q.where(t.questions.c.id.in_(sa.select(t.ticket_questions.c.question_id)))
         if topic is not None:
             q = q.where(sa.func.lower(t.questions.c.topic) == topic.strip().lower())
         with self._read() as conn:
@@ -623,175 +595,105 @@ class Store:
                 ).scalars()
             )
 
-    def group_records(self, *, question: str | None = None, topic: str | None = None) -> list[dict]:
-        """Every saved group of a question or topic (any case), with its section, owner, date and centroid.
+    def pseudonym(self, owner: str, section: str, student: str) -> str:
+        """How a student of another teacher's class is shown (keyed by the store's secret)."""
+        return pseudonym(pseudonym_key(self._pseudonym_secret(), owner, section, student))
 
-        Used by ``compare``. Each dict has: ticket_id, teacher, section, date, question, question_id,
-        group_id, label, status, rows, representatives, centroid (ndarray (dim,) or None), n_responses
-        (responses to that question on that ticket), members ({row: (student, text)}). Tickets with the
-        question but no group still appear once with ``group_id`` = ``UNGROUPED`` so their responses count in
-        the denominators.
+    def _pseudonym_secret(self) -> str:
+        if self._secret is None:
+            with self._write() as conn:
+                conn.execute(
+                    self._insert(t.settings)
+                    .values(key=SECRET_KEY, value=secrets.token_hex(32))
+                    .on_conflict_do_nothing()
+                )
+                self._secret = conn.execute(
+                    sa.select(t.settings.c.value).where(t.settings.c.key == SECRET_KEY)
+                ).scalar_one()
+        return self._secret
+
+    def group_records(self, *, question: str | None = None, topic: str | None = None) -> list[GroupRecord]:
+        """Every saved group of a question or topic (any case), across teachers, for the PLC comparison.
+
+        The teacher's own classes carry real student names; other teachers' classes carry pseudonyms (on a
+        PLC server they are read through the pseudonymised ``plc_*`` views, the only way a role can see them).
+        Tickets with the question but no group appear once with ``group_id`` = ``UNGROUPED``.
         """
-        q = (
-            sa.select(
-                t.ticket_questions.c.id.label("tq"),
-                t.tickets.c.id.label("ticket_id"),
-                t.teachers.c.name.label("teacher"),
-                t.sections.c.name.label("section"),
-                t.tickets.c.date,
-                t.questions.c.text.label("question"),
-                t.questions.c.id.label("question_id"),
-            )
-            .join(t.tickets, t.tickets.c.id == t.ticket_questions.c.ticket_id)
-            .join(t.sections, t.sections.c.id == t.tickets.c.section_id)
-            .join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id)
-            .join(t.questions, t.questions.c.id == t.ticket_questions.c.question_id)
-            .order_by(t.tickets.c.date, t.tickets.c.id, t.ticket_questions.c.position)
-        )
-        if question is not None:
-            q = q.where(t.questions.c.text == question)
-        if topic is not None:
-            q = q.where(sa.func.lower(t.questions.c.topic) == topic.strip().lower())
-        out = []
+        from . import storage_plc
+
+        pseudonymise = None if self.plc else self.pseudonym
+        if pseudonymise is not None:
+            self._pseudonym_secret()  # before the read: a new secret is written in its own transaction
         with self._read() as conn:
-            for tq in conn.execute(q).all():
-                members = {
-                    r.row: (r.student, r.text)
-                    for r in conn.execute(
-                        sa.select(t.responses.c.row, t.responses.c.student, t.responses.c.text).where(
-                            t.responses.c.ticket_question_id == tq.tq
-                        )
-                    )
-                }
-                base = {
-                    "ticket_id": tq.ticket_id,
-                    "teacher": tq.teacher,
-                    "section": tq.section,
-                    "date": tq.date,
-                    "question": tq.question,
-                    "question_id": tq.question_id,
-                    "n_responses": len(members),
-                    "members": members,
-                }
-                gs = conn.execute(
-                    sa.select(t.groups)
-                    .where(t.groups.c.ticket_question_id == tq.tq)
-                    .order_by(t.groups.c.position)
-                ).all()
-                if not gs:
-                    out.append(
-                        {
-                            **base,
-                            "group_id": UNGROUPED,
-                            "label": "",
-                            "status": "",
-                            "rows": [],
-                            "representatives": [],
-                            "centroid": None,
-                        }
-                    )
-                for g in gs:
-                    out.append(
-                        {
-                            **base,
-                            "group_id": g.group_id,
-                            "label": g.label,
-                            "status": g.status,
-                            "rows": list(g.rows),
-                            "representatives": list(g.representatives),
-                            "centroid": unblob(g.centroid),
-                        }
-                    )
-        return out
+            records = storage_plc.read_all(conn, question, topic, self.teacher, pseudonymise)
+            if self.plc:  # row-level security hid the others: read them pseudonymised through the views
+                records += storage_plc.read_others(conn, question, topic)
+        return sorted(records, key=lambda r: (r.date, r.ticket_id))
+
+    # -- the misconception library (for ``SqlLibraryStore``)
+
+    def load_library(self, topic: str) -> list:
+        """Library entries filed under ``topic``: every teacher's approved wording (no student names)."""
+        from .storage_library import load_entries
+
+        with self._read() as conn:
+            return load_entries(conn, topic)
+
+    def save_library(self, entries, *, section: str | None = None) -> None:
+        """Keep the teacher's library entries (one transaction), linked to their ``section`` when given."""
+        from .storage_library import save_entries
+
+        if not entries:
+            return
+        with self._write() as conn:
+            section_id = None
+            if section is not None:
+                section_id = conn.execute(
+                    sa.select(t.sections.c.id).where(t.sections.c.name == section, self._mine(t.sections))
+                ).scalar()
+            save_entries(conn, self._insert, entries, owner=self.teacher, section_id=section_id)
 
     # -- forgetting
 
-    def forget(self, section: str, teacher: str | None = None) -> dict[str, int]:
-        """Delete a class completely (one transaction) and return rows deleted per table.
+    def forget(self, section: str, *, date: str | None = None, dry_run: bool = False, cache=None) -> ForgetReport:
+        """Delete one of the teacher's classes (or one day of it) from every table, in one transaction.
 
-        Deletes the section's tickets, responses, groups, stems, plans (groups and members), overrides and
-        the section row, then questions no other ticket asks. Misconception-library entries are kept,
-        unlinked from the section: they hold no student words or names, only the teacher's approved label
-        and stem, the group's answer and a centre vector (see ``SqlLibraryStore``).
+        Deletes its tickets, responses, groups, stems, plans, overrides, any later table keyed to them (e.g.
+        the learner's memory examples), the teacher's library entries that quote its students, and the cached
+        embeddings of its responses; then the section itself when no ticket is left and questions no ticket
+        asks. Deleted bytes are overwritten (``secure_delete``) and the write-ahead log is emptied.
+
+        Args:
+            section: the class, as saved.
+            date: only the tickets of that day (any form ``normalise_date`` reads).
+            dry_run: count what would be deleted, delete nothing.
+            cache: the ``EmbeddingCache`` to clean (default: the one in the data folder; False to skip).
 
         Raises:
-            NotFoundError: no section of that name (the message lists the saved ones).
+            NotFoundError: the teacher has no class (or no ticket that day) of that name; the message lists theirs.
         """
-        with self._write() as conn:
-            q = sa.select(t.sections.c.id).where(t.sections.c.name == section)
-            if teacher is not None:
-                q = q.join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id).where(
-                    t.teachers.c.name == teacher
-                )
-            section_ids = list(conn.execute(q).scalars())
-            if not section_ids:
-                known = list(
-                    conn.execute(
-                        sa.select(t.sections.c.name).distinct().order_by(t.sections.c.name)
-                    ).scalars()
-                )
-                raise NotFoundError(
-                    f"no saved section is called {section!r}; saved sections are: "
-                    + (", ".join(repr(k) for k in known) if known else "(none yet)")
-                )
-            ticket_ids = sa.select(t.tickets.c.id).where(t.tickets.c.section_id.in_(section_ids))
-            tq_ids = sa.select(t.ticket_questions.c.id).where(t.ticket_questions.c.ticket_id.in_(ticket_ids))
-            plan_ids = sa.select(t.plans.c.id).where(t.plans.c.ticket_question_id.in_(tq_ids))
-            pg_ids = sa.select(t.plan_groups.c.id).where(t.plan_groups.c.plan_id.in_(plan_ids))
-            question_ids = set(
-                conn.execute(
-                    sa.select(t.ticket_questions.c.question_id).where(
-                        t.ticket_questions.c.ticket_id.in_(ticket_ids)
-                    )
-                ).scalars()
-            )
-            counts: dict[str, int] = {}
+        from . import storage_forget
 
-            def delete(name: str, stmt) -> None:
-                counts[name] = counts.get(name, 0) + (conn.execute(stmt).rowcount or 0)
+        class _DryRun(Exception):
+            pass
 
-            delete(
-                "plan members", sa.delete(t.plan_members).where(t.plan_members.c.plan_group_id.in_(pg_ids))
-            )
-            delete("plan groups", sa.delete(t.plan_groups).where(t.plan_groups.c.plan_id.in_(plan_ids)))
-            delete("plans", sa.delete(t.plans).where(t.plans.c.ticket_question_id.in_(tq_ids)))
-            for name, table in (
-                ("overrides", t.overrides),
-                ("feedback stems", t.stems),
-                ("groups", t.groups),
-                ("responses", t.responses),
-            ):
-                delete(name, sa.delete(table).where(table.c.ticket_question_id.in_(tq_ids)))
-            delete(
-                "ticket questions",
-                sa.delete(t.ticket_questions).where(t.ticket_questions.c.ticket_id.in_(ticket_ids)),
-            )
-            delete("exit tickets", sa.delete(t.tickets).where(t.tickets.c.section_id.in_(section_ids)))
-            delete(
-                "library links",
-                sa.delete(t.library_sources).where(t.library_sources.c.section_id.in_(section_ids)),
-            )
-            delete("sections", sa.delete(t.sections).where(t.sections.c.id.in_(section_ids)))
-            if question_ids:
-                still = sa.select(t.ticket_questions.c.question_id)
-                delete(
-                    "questions",
-                    sa.delete(t.questions).where(
-                        t.questions.c.id.in_(question_ids), t.questions.c.id.not_in(still)
-                    ),
-                )
-        return {k: v for k, v in counts.items() if v}
-
-    def forget_section(self, name: str, teacher: str | None = None) -> int:
-        """Delete a class completely (see ``forget``); returns the number of rows deleted."""
-        return sum(self.forget(name, teacher=teacher).values())
-
-    def count_rows(self, table: str) -> int:
-        """Rows in one table (for checks and tests)."""
-        with self._read() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(t.metadata.tables[table])).scalar_one()
-
-
-def iter_tables() -> Iterable[str]:
-    """Names of the tables the store keeps (for checks and tests)."""
-    return tuple(t.metadata.tables)
+        day = normalise_date(date) if date else None
+        report = None
+        try:
+            with self._write() as conn:
+                counts, texts = storage_forget.delete_class(conn, self, section, day)
+                report = ForgetReport(self.teacher, section, day, counts, done=not dry_run)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        cached = storage_forget.forget_cached_embeddings(texts, cache, dry_run=dry_run)
+        if cached:
+            report.counts["cached embeddings"] = cached
+        if not dry_run and self.dialect == "sqlite":
+            raw = self.engine.raw_connection()  # outside any transaction: old page images leave the WAL file
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+        return report

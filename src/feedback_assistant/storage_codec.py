@@ -1,7 +1,7 @@
 """Turning the shared records into database rows and back, and splitting a ticket by section.
 
 ``storage.Store`` decides when (one transaction per public call); this module decides what: ``write_result`` /
-``load_result`` / ``delete_result`` for one question of one ticket, ``split_by_section`` for files that hold
+``load_result`` / ``update_result`` for one question of one ticket, ``split_by_section`` for files that hold
 several classes. Vectors are stored as little-endian float32 bytes.
 """
 
@@ -151,8 +151,7 @@ def _remap_result(result: QuestionResult, keep: set[int], new_row: dict[int, int
         stems=tuple(
             s
             for s in result.stems
-            if s.group_id in kept_ids
-            or (s.group_id == UNGROUPED and UNGROUPED in (result.labels[i] for i in idx))
+            if s.group_id in kept_ids or (s.group_id == UNGROUPED and UNGROUPED in (result.labels[i] for i in idx))
         ),
         plan=replace(result.plan, groups=tuple(plan_groups), top_misconceptions=top),
         overrides=tuple((new_row[r], text) for r, text in result.overrides if r in keep),
@@ -195,7 +194,7 @@ def split_by_section(analysis: Analysis, section: str | None = None) -> dict[str
 # ----------------------------------------------------------------------------------------------- rows
 
 
-def write_result(conn, tq: int, result: QuestionResult) -> None:
+def write_result(conn, tq: int, result: QuestionResult, owner: str) -> None:
     """Insert a question's responses, groups, stems, plan and overrides under ticket question ``tq``."""
     vectors = None if result.vectors is None else np.asarray(result.vectors)
     if vectors is not None and len(vectors) != len(result.responses):
@@ -209,6 +208,7 @@ def write_result(conn, tq: int, result: QuestionResult) -> None:
             [
                 {
                     "ticket_question_id": tq,
+                    "owner": owner,
                     "row": r.row,
                     "source_row": r.source_row,
                     "student": str(r.student),
@@ -228,43 +228,64 @@ def write_result(conn, tq: int, result: QuestionResult) -> None:
         conn.execute(
             t.groups.insert(),
             [
-                {
-                    "ticket_question_id": tq,
-                    "group_id": g.group_id,
-                    "position": i,
-                    "label": g.label,
-                    "rows": [int(x) for x in g.rows],
-                    "representatives": list(g.representatives),
-                    "status": g.status,
-                    "status_confirmed": bool(g.status_confirmed),
-                    "answer": g.answer,
-                    "terms": list(g.terms),
-                    "centroid": _centroid(result, g),
-                }
+                {"ticket_question_id": tq, "owner": owner, **_group_row(result, g, i)}
                 for i, g in enumerate(result.groups)
             ],
         )
     if result.stems:
         conn.execute(
             t.stems.insert(),
+            [{"ticket_question_id": tq, "owner": owner, **_stem_row(s, i)} for i, s in enumerate(result.stems)],
+        )
+    _write_plan(conn, tq, result.plan, owner)
+    _write_overrides(conn, tq, result.overrides, owner)
+
+
+def _group_row(result: QuestionResult, g: Group, position: int, centroid=True) -> dict:
+    row = {
+        "group_id": g.group_id,
+        "position": position,
+        "label": g.label,
+        "rows": [int(x) for x in g.rows],
+        "representatives": list(g.representatives),
+        "status": g.status,
+        "status_confirmed": bool(g.status_confirmed),
+        "answer": g.answer,
+        "terms": list(g.terms),
+    }
+    if centroid:
+        row["centroid"] = _centroid(result, g)
+    return row
+
+
+def _stem_row(s: FeedbackStem, position: int) -> dict:
+    return {
+        "group_id": s.group_id,
+        "position": position,
+        "text": s.text,
+        "state": s.state,
+        "drafted": s.drafted,
+        "kind": s.kind,
+        "from_library": bool(s.from_library),
+    }
+
+
+def _write_overrides(conn, tq: int, overrides, owner: str) -> None:
+    if overrides:
+        conn.execute(
+            t.overrides.insert(),
             [
-                {
-                    "ticket_question_id": tq,
-                    "group_id": s.group_id,
-                    "position": i,
-                    "text": s.text,
-                    "state": s.state,
-                    "drafted": s.drafted,
-                    "kind": s.kind,
-                    "from_library": bool(s.from_library),
-                }
-                for i, s in enumerate(result.stems)
+                {"ticket_question_id": tq, "owner": owner, "position": i, "row": int(r), "text": text}
+                for i, (r, text) in enumerate(overrides)
             ],
         )
-    plan = result.plan
+
+
+def _write_plan(conn, tq: int, plan: Plan, owner: str) -> None:
     plan_id = conn.execute(
         t.plans.insert().values(
             ticket_question_id=tq,
+            owner=owner,
             top_misconceptions=[[label, int(n)] for label, n in plan.top_misconceptions],
             whole_class_reteach=plan.whole_class_reteach,
         )
@@ -273,6 +294,7 @@ def write_result(conn, tq: int, result: QuestionResult) -> None:
         pg_id = conn.execute(
             t.plan_groups.insert().values(
                 plan_id=plan_id,
+                owner=owner,
                 position=i,
                 name=pg.name,
                 kind=pg.kind,
@@ -285,30 +307,190 @@ def write_result(conn, tq: int, result: QuestionResult) -> None:
             conn.execute(
                 t.plan_members.insert(),
                 [
-                    {"plan_group_id": pg_id, "position": j, "student": str(s), "row": int(r)}
+                    {"plan_group_id": pg_id, "owner": owner, "position": j, "student": str(s), "row": int(r)}
                     for j, (s, r) in enumerate(members)
                 ],
             )
-    if result.overrides:
-        conn.execute(
-            t.overrides.insert(),
-            [
-                {"ticket_question_id": tq, "position": i, "row": int(r), "text": text}
-                for i, (r, text) in enumerate(result.overrides)
-            ],
-        )
 
 
-def delete_result(conn, tq: int) -> None:
+def _delete_plan(conn, tq: int) -> None:
     plan_ids = sa.select(t.plans.c.id).where(t.plans.c.ticket_question_id == tq)
     pg_ids = sa.select(t.plan_groups.c.id).where(t.plan_groups.c.plan_id.in_(plan_ids))
     conn.execute(sa.delete(t.plan_members).where(t.plan_members.c.plan_group_id.in_(pg_ids)))
     conn.execute(sa.delete(t.plan_groups).where(t.plan_groups.c.plan_id.in_(plan_ids)))
-    for table in (t.plans, t.overrides, t.stems, t.groups, t.responses):
-        conn.execute(sa.delete(table).where(table.c.ticket_question_id == tq))
+    conn.execute(sa.delete(t.plans).where(t.plans.c.ticket_question_id == tq))
 
 
-# -- saving
+def update_result(conn, tq: int, result: QuestionResult, owner: str) -> dict[str, int]:
+    """Write only what differs between the saved question ``tq`` and ``result`` (the teacher's edit).
+
+    Responses get their label and confidence updated where they changed; groups and stems are inserted,
+    updated or deleted one by one (by group id); the plan and the overrides are rewritten only when they
+    changed. The caller checks that ``result`` holds the saved responses and owns the transaction.
+
+    Returns:
+        rows written per kind (for tests and the benchmark).
+    """
+    changed: dict[str, int] = {}
+    saved_resp = {
+        r.row: (r.label, r.confidence)
+        for r in conn.execute(
+            sa.select(t.responses.c.row, t.responses.c.label, t.responses.c.confidence).where(
+                t.responses.c.ticket_question_id == tq
+            )
+        )
+    }
+    updates = [
+        {"b_row": r.row, "b_label": int(lab), "b_conf": float(conf)}
+        for r, lab, conf in zip(result.responses, result.labels, result.confidence, strict=True)
+        if saved_resp[r.row] != (int(lab), float(conf))
+    ]
+    if updates:
+        conn.execute(
+            sa.update(t.responses)
+            .where(t.responses.c.ticket_question_id == tq, t.responses.c.row == sa.bindparam("b_row"))
+            .values(label=sa.bindparam("b_label"), confidence=sa.bindparam("b_conf")),
+            updates,
+        )
+        changed["responses"] = len(updates)
+    question = result.question
+    vectors_needed = result.vectors is None
+    if vectors_needed and result.groups:
+        resp = (
+            conn.execute(
+                sa.select(t.responses.c.vector)
+                .where(t.responses.c.ticket_question_id == tq)
+                .order_by(t.responses.c.row)
+            )
+            .scalars()
+            .all()
+        )
+        vecs = [unblob(v) for v in resp]
+        if vecs and all(v is not None for v in vecs):
+            result = replace(result, vectors=np.vstack(vecs))
+    old_groups = {g.group_id: (i, g) for i, g in enumerate(load_groups(conn, tq, question))}
+    new_groups = {g.group_id: (i, g) for i, g in enumerate(result.groups)}
+    gone = [gid for gid in old_groups if gid not in new_groups]
+    if gone:
+        conn.execute(sa.delete(t.groups).where(t.groups.c.ticket_question_id == tq, t.groups.c.group_id.in_(gone)))
+    for gid, (i, g) in new_groups.items():
+        if gid not in old_groups:
+            conn.execute(t.groups.insert().values(ticket_question_id=tq, owner=owner, **_group_row(result, g, i)))
+        elif old_groups[gid] != (i, g):
+            values = _group_row(result, g, i, centroid=old_groups[gid][1].rows != g.rows)
+            conn.execute(
+                sa.update(t.groups)
+                .where(t.groups.c.ticket_question_id == tq, t.groups.c.group_id == gid)
+                .values(**values)
+            )
+        else:
+            continue
+        changed["groups"] = changed.get("groups", 0) + 1
+    changed["groups"] = changed.get("groups", 0) + len(gone)
+    old_stems = {s.group_id: (i, s) for i, s in enumerate(load_stems(conn, tq, question))}
+    new_stems = {s.group_id: (i, s) for i, s in enumerate(result.stems)}
+    gone = [gid for gid in old_stems if gid not in new_stems]
+    if gone:
+        conn.execute(sa.delete(t.stems).where(t.stems.c.ticket_question_id == tq, t.stems.c.group_id.in_(gone)))
+    for gid, (i, s) in new_stems.items():
+        if gid not in old_stems:
+            conn.execute(t.stems.insert().values(ticket_question_id=tq, owner=owner, **_stem_row(s, i)))
+        elif old_stems[gid] != (i, s):
+            conn.execute(
+                sa.update(t.stems)
+                .where(t.stems.c.ticket_question_id == tq, t.stems.c.group_id == gid)
+                .values(**_stem_row(s, i), updated_at=sa.func.now())
+            )
+        else:
+            continue
+        changed["feedback stems"] = changed.get("feedback stems", 0) + 1
+    changed["feedback stems"] = changed.get("feedback stems", 0) + len(gone)
+    if load_plan(conn, tq, question) != result.plan:
+        _delete_plan(conn, tq)
+        _write_plan(conn, tq, result.plan, owner)
+        changed["plans"] = 1
+    if load_overrides(conn, tq) != tuple(result.overrides):
+        conn.execute(sa.delete(t.overrides).where(t.overrides.c.ticket_question_id == tq))
+        _write_overrides(conn, tq, result.overrides, owner)
+        changed["overrides"] = len(result.overrides)
+    return {k: v for k, v in changed.items() if v}
+
+
+# -- loading
+
+
+def load_groups(conn, tq: int, question: str) -> tuple[Group, ...]:
+    return tuple(
+        Group(
+            question=question,
+            group_id=g.group_id,
+            label=g.label,
+            rows=tuple(g.rows),
+            representatives=tuple(g.representatives),
+            status=g.status,
+            status_confirmed=bool(g.status_confirmed),
+            answer=g.answer,
+            terms=tuple(g.terms),
+        )
+        for g in conn.execute(
+            sa.select(t.groups).where(t.groups.c.ticket_question_id == tq).order_by(t.groups.c.position)
+        )
+    )
+
+
+def load_stems(conn, tq: int, question: str) -> tuple[FeedbackStem, ...]:
+    return tuple(
+        FeedbackStem(
+            question=question,
+            group_id=s.group_id,
+            text=s.text,
+            state=s.state,
+            drafted=s.drafted,
+            kind=s.kind,
+            from_library=bool(s.from_library),
+        )
+        for s in conn.execute(sa.select(t.stems).where(t.stems.c.ticket_question_id == tq).order_by(t.stems.c.position))
+    )
+
+
+def load_overrides(conn, tq: int) -> tuple[tuple[int, str], ...]:
+    return tuple(
+        (o.row, o.text)
+        for o in conn.execute(
+            sa.select(t.overrides).where(t.overrides.c.ticket_question_id == tq).order_by(t.overrides.c.position)
+        )
+    )
+
+
+def load_plan(conn, tq: int, question: str) -> Plan:
+    plan_row = conn.execute(sa.select(t.plans).where(t.plans.c.ticket_question_id == tq)).first()
+    plan_groups = []
+    if plan_row is not None:
+        for pg in conn.execute(
+            sa.select(t.plan_groups).where(t.plan_groups.c.plan_id == plan_row.id).order_by(t.plan_groups.c.position)
+        ).all():
+            members = conn.execute(
+                sa.select(t.plan_members.c.student, t.plan_members.c.row)
+                .where(t.plan_members.c.plan_group_id == pg.id)
+                .order_by(t.plan_members.c.position)
+            ).all()
+            plan_groups.append(
+                PlanGroup(
+                    question=question,
+                    name=pg.name,
+                    kind=pg.kind,
+                    students=tuple(m.student for m in members),
+                    rows=tuple(m.row for m in members),
+                    source_groups=tuple(pg.source_groups),
+                    focus=pg.focus,
+                )
+            )
+    return Plan(
+        question=question,
+        groups=tuple(plan_groups),
+        top_misconceptions=tuple((str(a), int(b)) for a, b in (plan_row.top_misconceptions if plan_row else [])),
+        whole_class_reteach=plan_row.whole_class_reteach if plan_row else None,
+    )
 
 
 def load_result(conn, tq: int, question: str, key: str | None) -> QuestionResult:
@@ -331,76 +513,10 @@ def load_result(conn, tq: int, question: str, key: str | None) -> QuestionResult
     )
     vecs = [unblob(r.vector) for r in resp]
     vectors = np.vstack(vecs).astype(np.float32) if vecs and all(v is not None for v in vecs) else None
-    groups = tuple(
-        Group(
-            question=question,
-            group_id=g.group_id,
-            label=g.label,
-            rows=tuple(g.rows),
-            representatives=tuple(g.representatives),
-            status=g.status,
-            status_confirmed=bool(g.status_confirmed),
-            answer=g.answer,
-            terms=tuple(g.terms),
-        )
-        for g in conn.execute(
-            sa.select(t.groups).where(t.groups.c.ticket_question_id == tq).order_by(t.groups.c.position)
-        )
-    )
-    stems = tuple(
-        FeedbackStem(
-            question=question,
-            group_id=s.group_id,
-            text=s.text,
-            state=s.state,
-            drafted=s.drafted,
-            kind=s.kind,
-            from_library=bool(s.from_library),
-        )
-        for s in conn.execute(
-            sa.select(t.stems).where(t.stems.c.ticket_question_id == tq).order_by(t.stems.c.position)
-        )
-    )
-    plan_row = conn.execute(sa.select(t.plans).where(t.plans.c.ticket_question_id == tq)).first()
-    plan_groups = []
-    if plan_row is not None:
-        for pg in conn.execute(
-            sa.select(t.plan_groups)
-            .where(t.plan_groups.c.plan_id == plan_row.id)
-            .order_by(t.plan_groups.c.position)
-        ).all():
-            members = conn.execute(
-                sa.select(t.plan_members.c.student, t.plan_members.c.row)
-                .where(t.plan_members.c.plan_group_id == pg.id)
-                .order_by(t.plan_members.c.position)
-            ).all()
-            plan_groups.append(
-                PlanGroup(
-                    question=question,
-                    name=pg.name,
-                    kind=pg.kind,
-                    students=tuple(m.student for m in members),
-                    rows=tuple(m.row for m in members),
-                    source_groups=tuple(pg.source_groups),
-                    focus=pg.focus,
-                )
-            )
-    plan = Plan(
-        question=question,
-        groups=tuple(plan_groups),
-        top_misconceptions=tuple(
-            (str(a), int(b)) for a, b in (plan_row.top_misconceptions if plan_row else [])
-        ),
-        whole_class_reteach=plan_row.whole_class_reteach if plan_row else None,
-    )
-    overrides = tuple(
-        (o.row, o.text)
-        for o in conn.execute(
-            sa.select(t.overrides)
-            .where(t.overrides.c.ticket_question_id == tq)
-            .order_by(t.overrides.c.position)
-        )
-    )
+    groups = load_groups(conn, tq, question)
+    stems = load_stems(conn, tq, question)
+    plan = load_plan(conn, tq, question)
+    overrides = load_overrides(conn, tq)
     return QuestionResult(
         question=question,
         responses=responses,

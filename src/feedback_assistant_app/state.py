@@ -56,6 +56,8 @@ class Workspace:
         edits: how many edits were made (shown; also versions ``memo``).
         save_problem: the last storage error in a teacher's words, or None.
         memo: downloads and tables computed for the current state of the work.
+        versions: (section, question) -> the saved version this window's copy is based on (a save from a
+            stale copy is refused by the store: "this class changed in another window").
     """
 
     analysis: Analysis
@@ -66,6 +68,7 @@ class Workspace:
     edits: int = 0
     save_problem: str | None = None
     memo: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
 
     def remember(self, name: str, make: Callable[[], object]):
         """``make()`` computed once per state of the work (recomputed after each edit)."""
@@ -112,13 +115,51 @@ def start(analysis: Analysis, details: dict | None = None, ticket_ids: dict | No
     """Make ``analysis`` the session's work: forget old widget values, shelve it and save it to the history
     (unless it was reopened from there: then ``ticket_ids`` names where it is saved)."""
     ws = Workspace(analysis=analysis, details=dict(details or {}), ticket_ids=dict(ticket_ids or {}))
+    if ws.details.get("teacher"):
+        st.session_state[TEACHER_KEY] = ws.details["teacher"]  # the History page lists this teacher's classes
     reset_widgets()
     st.session_state[WS_KEY] = ws
     st.session_state.pop(QUESTION_KEY, None)
     if not ws.ticket_ids:
         _save(ws)
+    else:
+        _load_versions(ws)
     keep_in_url(ws)
     return ws
+
+
+TEACHER_KEY = "fa_teacher"
+
+
+def teacher() -> str:
+    """Who is using this window: the name typed on the Upload page, else ``FEEDBACK_ASSISTANT_TEACHER``, else
+    the login name (on a PLC server the store uses the database role whatever is typed)."""
+    from feedback_assistant.storage import current_teacher
+
+    return current_teacher(st.session_state.get(TEACHER_KEY))
+
+
+def history(name: str | None = None):
+    """The history store acting for ``name`` (default: this window's teacher); None without a storage layer."""
+    store = resources.store()
+    if store is None:
+        return None
+    name = name or teacher()
+    return store if store.teacher == name else store.as_teacher(name)
+
+
+def _load_versions(ws: Workspace) -> None:
+    """The saved versions of a reopened ticket's questions (the base of this window's edits)."""
+    try:
+        store = history(ws.details.get("teacher"))
+        if store is not None:
+            ws.versions = {
+                (name, question): v
+                for name, ticket in ws.ticket_ids.items()
+                for question, v in store.versions(ticket).items()
+            }
+    except FeedbackAssistantError as exc:
+        ws.save_problem = f"Your edits are kept in this window, but your history could not be read: {exc}"
 
 
 def _save(ws: Workspace, qi: int | None = None) -> None:
@@ -128,11 +169,12 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
     each. A failure is shown in the sidebar, never raised: the work stays in this window.
     """
     try:
-        store = resources.store()
+        store = history(ws.details.get("teacher"))
         if store is None:
             return
         if not ws.ticket_ids:
-            ws.ticket_ids = store.save_analysis_by_section(ws.analysis, **_save_kwargs(ws.details))
+            ws.ticket_ids = store.save_analysis(ws.analysis, **_save_kwargs(ws.details))
+            ws.versions = {(name, r.question): 0 for name in ws.ticket_ids for r in ws.analysis.results}
         else:
             from feedback_assistant.storage import split_by_section
 
@@ -141,8 +183,11 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
                 if name not in ws.ticket_ids:
                     continue
                 for i, result in enumerate(part.results):
-                    if qi is None or i == qi:
-                        store.save_result(ws.ticket_ids[name], result)
+                    if qi is None or i == qi:  # one small transaction, refused if another window saved first
+                        key = (name, result.question)
+                        ws.versions[key] = store.save_result(
+                            ws.ticket_ids[name], result, version=ws.versions.get(key, 0)
+                        )
         ws.save_problem = None
     except FeedbackAssistantError as exc:
         ws.save_problem = f"Your edits are kept in this window, but saving them to your history failed: {exc}"
@@ -156,7 +201,6 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
 def _save_kwargs(details: dict) -> dict:
     return {
         "section": details.get("section") or None,
-        "teacher": details.get("teacher") or "Teacher",
         "date": details.get("date") or None,
         "topic": details.get("topic") or None,
     }
