@@ -7,17 +7,21 @@ dropped row.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 
-from feedback_assistant.records import TicketFormatError
+from feedback_assistant.outfolder import STAGING_PREFIX, output_folder
+from feedback_assistant.records import OutputError, TicketFormatError
 from feedback_assistant.spreadsheet import neutralise_cell
 from feedback_assistant.tickets import TicketSet, read_tickets
 
@@ -995,3 +999,177 @@ def test_cli_missing_response_column_exits_2_naming_the_columns(tmp_path, cli_ma
         "error: Column 'Answer' was not found. The columns are: Student, Response — pass "
         "--response-col with one of them."
     )
+
+
+# ------------------------------------------------------------------------------ outputs (issue 14, item 4)
+
+
+def _analyze(cli_main, fake_embedder, path, out, *extra) -> int:
+    return cli_main(["analyze", str(path), "--out", str(out), "--no-save", *extra], embedder=fake_embedder)
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def _snapshot(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def ticket(tmp_path):
+    path = tmp_path / "ticket.csv"
+    path.write_bytes(table(WORDS).encode())
+    return path
+
+
+def test_cli_out_that_is_a_file_exits_2(ticket, tmp_path, cli_main, fake_embedder, capsys):
+    target = tmp_path / "results.csv"
+    target.write_text("keep me")
+    assert _analyze(cli_main, fake_embedder, ticket, target) == 2
+    assert "is a file, not a folder" in _one_error_line(capsys)
+    assert target.read_text() == "keep me"
+
+
+def test_cli_never_writes_over_the_input(tmp_path, cli_main, fake_embedder, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    path = folder / "responses.csv"
+    original = table(WORDS).encode()
+    path.write_bytes(original)
+    assert _analyze(cli_main, fake_embedder, path, folder) == 2
+    assert "would write responses.csv over your input file 'responses.csv'" in _one_error_line(capsys)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in folder.iterdir()) == ["responses.csv"]
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
+def test_cli_read_only_folder_exits_2(ticket, tmp_path, cli_main, fake_embedder, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert _analyze(cli_main, fake_embedder, ticket, locked / "out") == 2
+        assert "cannot be written (permission denied or read-only)" in _one_error_line(capsys)
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "is full, so the results were not written"),
+        (PermissionError(errno.EACCES, "Permission denied"), "cannot be written (permission denied or read-only)"),
+        (OSError(errno.EROFS, "Read-only file system"), "cannot be written (permission denied or read-only)"),
+    ],
+    ids=["full disk", "permission denied", "read-only disk"],
+)
+def test_cli_failed_write_leaves_the_previous_results_as_they_were(
+    error, words, ticket, tmp_path, cli_main, fake_embedder, capsys, monkeypatch
+):
+    out = tmp_path / "out"
+    assert _analyze(cli_main, fake_embedder, ticket, out) == 0
+    capsys.readouterr()
+    before = _snapshot(out)
+    assert set(before) >= {"responses.csv", "groups.csv", "plan.csv", "feedback.csv", "rosters.csv", "handout.html"}
+    other = tmp_path / "other.csv"
+    other.write_bytes(table(["a different class", "and its answers"]).encode())
+    import feedback_assistant.export as export
+
+    real = export.write_csv
+
+    def failing(frame, path):
+        if Path(path).name == "groups.csv":
+            Path(path).write_bytes(b"x" * 8192)  # cut short, as a full disk leaves it
+            raise error
+        return real(frame, path)
+
+    monkeypatch.setattr(export, "write_csv", failing)
+    assert _analyze(cli_main, fake_embedder, other, out) == 2
+    line = _one_error_line(capsys)
+    assert words in line and "was changed (the previous results there are as they were)" in line, line
+    assert _snapshot(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)]  # no staging folder left
+
+
+def test_cli_new_out_folder_is_not_left_half_written(ticket, tmp_path, cli_main, fake_embedder, capsys, monkeypatch):
+    import feedback_assistant.export as export
+
+    def failing(frame, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export, "write_csv", failing)
+    assert _analyze(cli_main, fake_embedder, ticket, tmp_path / "new" / "out") == 2
+    assert "nothing was written" in _one_error_line(capsys)
+    assert not (tmp_path / "new" / "out").exists()
+    assert list((tmp_path / "new").iterdir()) == []
+
+
+def test_cli_rewrites_every_output_and_keeps_the_teachers_own_files(ticket, tmp_path, cli_main, fake_embedder):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "my notes.txt").write_text("mine")
+    (out / "plan.csv").write_text("an old plan")
+    assert _analyze(cli_main, fake_embedder, ticket, out) == 0
+    assert (out / "my notes.txt").read_text() == "mine"
+    assert (out / "plan.csv").read_text() != "an old plan"
+    assert len(_read_out(out / "responses.csv")) == len(WORDS)
+
+
+@pytest.mark.parametrize("date", ["13/45/2026", "2026-02-30", "2026-3-5", "20260305", "tomorrow", ""])
+def test_cli_date_must_be_a_real_yyyy_mm_dd(date, ticket, tmp_path, cli_main, fake_embedder, capsys):
+    assert _analyze(cli_main, fake_embedder, ticket, tmp_path / "out", "--date", date) == 2
+    assert "--date must be a real date written YYYY-MM-DD" in _one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_accepts_a_real_date(ticket, tmp_path, cli_main, fake_embedder):
+    assert _analyze(cli_main, fake_embedder, ticket, tmp_path / "out", "--date", "2024-02-29") == 0
+
+
+def test_cli_prints_the_readers_notices(tmp_path, cli_main, fake_embedder, capsys):
+    path = tmp_path / "periods.xlsx"
+    path.write_bytes(periods_workbook())
+    assert _analyze(cli_main, fake_embedder, path, tmp_path / "out") == 0
+    out = capsys.readouterr().out
+    assert "Note: 3 sheets read as one table, rows per sheet: 'P1' (30), 'P3' (29), 'P5' (31)." in out
+    written = _read_out(tmp_path / "out" / "responses.csv")
+    assert len(written) == 90 and written["Sheet"].tolist()[29:31] == ["P1", "P3"]
+
+
+def test_output_folder_failure_inside_the_block_keeps_the_old_folder(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "groups.csv").write_text("yesterday")
+    with pytest.raises(OutputError, match=r"is full, so the results were not written; nothing in .* was changed"):
+        with output_folder(out, names=["groups.csv"]) as staging:
+            (staging / "groups.csv").write_text("today, half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert (out / "groups.csv").read_text() == "yesterday"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
+def test_output_folder_a_folder_named_like_an_output_is_an_error(tmp_path):
+    out = tmp_path / "out"
+    (out / "groups.csv").mkdir(parents=True)
+    with pytest.raises(OutputError, match=r"a folder in .* has the name of an output file \(groups.csv\)"):
+        with output_folder(out) as staging:
+            (staging / "groups.csv").write_text("today")
+    assert (out / "groups.csv").is_dir()
+
+
+def test_cli_unwritable_folder_is_refused_before_the_work(
+    ticket, tmp_path, cli_main, fake_embedder, capsys, monkeypatch
+):
+    import feedback_assistant.outfolder as outfolder
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(outfolder.os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode))
+    assert _analyze(cli_main, fake_embedder, ticket, locked / "out") == 2
+    assert "cannot be written (permission denied or read-only) — nothing was written" in _one_error_line(capsys)
+    assert list(locked.iterdir()) == []

@@ -85,11 +85,20 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
     if args.max_group_size < 2:
         print("error: --max-group-size must be 2 or more.", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.date is not None and not _is_date(args.date):
+        print(
+            f"error: --date must be a real date written YYYY-MM-DD, for example 2026-03-05 (got {args.date!r}).",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     # Heavy imports (pandas, torch) only once the input is known to be there: bad input fails at once.
     from . import pipeline
-    from .export import write_outputs
+    from .export import OUTPUT_FILES, write_outputs
+    from .outfolder import check_target, output_folder
     from .records import FeedbackAssistantError, TicketFormatError
     from .tickets import read_tickets
+
+    check_target(args.out, names=OUTPUT_FILES.values(), inputs=[path])  # before the work, not after it
 
     try:
         tickets = read_tickets(
@@ -107,6 +116,8 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
             f"'{path.name}' could not be read as an exit ticket ({type(exc).__name__}). Export it again from your "
             "form tool as CSV or XLSX, or open it in a spreadsheet and save it as CSV UTF-8."
         ) from exc
+    for note in tickets.notices:  # sheets read or skipped, title rows, hidden rows, formulas without a value
+        print(f"Note: {note}")
     keys = {"": args.key} if args.key else None
     library = _open_library(args)
     if embedder is None and args.model:
@@ -120,7 +131,8 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         progress=_progress_bar(),
         max_group_size=args.max_group_size,
     )
-    written = write_outputs(analysis, Path(args.out))
+    with output_folder(args.out, names=OUTPUT_FILES.values(), inputs=[path]) as staging:
+        written = write_outputs(analysis, staging)  # all files complete before any replaces the old ones
     saved = "" if args.no_save else _save(analysis, args)
     n_groups = sum(len(r.groups) for r in analysis.results)
     print(
@@ -128,6 +140,20 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         f"Wrote {', '.join(p.name for p in written.values())} to {args.out}.{saved}"
     )
     return EXIT_OK
+
+
+def _is_date(text: str) -> bool:
+    """Whether ``text`` is a real calendar date written YYYY-MM-DD."""
+    import datetime as dt
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _open_library(args):

@@ -91,14 +91,15 @@ def compare_command(args) -> int:
         print("Shared by every section: " + ("; ".join(shared) if shared else "none"))
     if args.out:
         from .charts import heatmap_html
+        from .outfolder import output_folder
         from .spreadsheet import write_csv
 
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(result.prevalence.reset_index(), out / "prevalence.csv")
-        write_csv(result.trend, out / "trend.csv")
-        write_csv(_examples_frame(result), out / "examples.csv")
-        (out / "heatmap.html").write_text(heatmap_html(result), encoding="utf-8")  # static: no script, no CDN
+        with output_folder(out) as folder:  # all four files complete, or the folder left as it was
+            write_csv(result.prevalence.reset_index(), folder / "prevalence.csv")
+            write_csv(result.trend, folder / "trend.csv")
+            write_csv(_examples_frame(result), folder / "examples.csv")
+            (folder / "heatmap.html").write_text(heatmap_html(result), encoding="utf-8")  # static: no script, no CDN
         print(f"Wrote prevalence.csv, trend.csv, examples.csv and heatmap.html to {out}.")
     return EXIT_OK
 

@@ -82,6 +82,10 @@ class RowAccountingError(FeedbackAssistantError):
     """A pipeline stage lost or invented rows: rows in must equal rows out."""
 
 
+class OutputError(FeedbackAssistantError):
+    """Results cannot be written where asked (a file, read-only, full disk, or over the input); nothing changed."""
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnMap:
     """Which input column plays which role. ``None`` means the role is absent from the file."""
