@@ -6,17 +6,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE ?= sample_responses/grade5_fractions.csv
 PORT ?= 8501
+# Served on this computer only. To serve a school network on purpose: make run ADDRESS=0.0.0.0 (see README).
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test lint install install-test bench clean
 
 run: $(VENV)/.installed
-	FEEDBACK_ASSISTANT_SAMPLE=$(SAMPLE) $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	FEEDBACK_ASSISTANT_SAMPLE=$(SAMPLE) $(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks app.py pages
+	$(BIN)/ruff format --check src tests benchmarks app.py pages
+	$(BIN)/python -m mypy src
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
