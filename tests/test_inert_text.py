@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from feedback_assistant import pipeline
 from feedback_assistant.tickets import read_tickets
-from feedback_assistant_app.safe import md
+from feedback_assistant_app.safe import WORD_JOINER, md
 from feedback_assistant_app.state import WS_KEY, Workspace
 
 APP = str(REPO / "app.py")
@@ -63,7 +63,7 @@ def payload_ticket_csv() -> bytes:
     rows = []
     for i, p in enumerate((PAYLOADS + FORMULAS) * 2):
         base = ["I added the tops and bottoms to get 2/9", "I changed 1/3 to 2/6 so it is 3/6 = 1/2",
-                "idk"][i % 3]
+                f"idk {IMAGE}"][i % 3]
         text = f"{base} {p}" if i % 2 else f"{p} {base}"
         if i == 3:  # a response over several lines: a list and a heading if it were Markdown
             text = f"{p}\n- {PAYLOADS[(i + 1) % len(PAYLOADS)]}\n# {base}"
@@ -129,6 +129,7 @@ def markdown_strings(at: AppTest) -> list[str]:
 
 
 _PARSER = MarkdownIt("commonmark").enable(["strikethrough", "table"])
+_BARE_LINK = re.compile(r"(?i)\b(?:https?://|www\.|mailto:)|\w@\w")
 _FORBIDDEN_TOKENS = {"image", "link_open", "html_inline", "html_block", "code_inline", "s_open", "heading_open"}
 
 
@@ -141,6 +142,8 @@ def markup_problems(strings: list[str]) -> list[str]:
             bad = kinds & _FORBIDDEN_TOKENS
             if bad:
                 problems.append(f"{sorted(bad)} in {s!r}")
+        if _BARE_LINK.search(re.sub(r"\\(.)", r"\1", s)):  # GFM links bare addresses after escapes
+            problems.append(f"bare address in {s!r}")
         for p in PAYLOADS:
             if re.search(r"(?<!\\)" + re.escape(p), s):  # unescaped
                 problems.append(f"raw {p!r} in {s!r}")
@@ -171,7 +174,8 @@ def test_md_shows_each_payload_as_the_same_plain_text(payload):
     tokens = _PARSER.parse(escaped)
     inline = [t for t in tokens if t.type == "inline"]
     assert len(inline) == 1 and [c.type for c in inline[0].children] == ["text"]
-    assert inline[0].children[0].content == f"Ana says {payload} ok"  # renders exactly as typed
+    shown_text = inline[0].children[0].content.replace(WORD_JOINER, "")
+    assert shown_text == f"Ana says {payload} ok"  # renders exactly as typed
     assert not markup_problems([escaped])
 
 
@@ -185,6 +189,7 @@ def test_the_payload_check_catches_raw_markup():
     """The check the page tests rely on fails on the old, unescaped text."""
     assert markup_problems([f"- “{IMAGE}”"])
     assert markup_problems(["**Q1.** what is :red[REDX]"])
+    assert markup_problems(["see http\\:\\/\\/127\\.0\\.0\\.1\\:9\\/x"])  # escaped, yet GFM would link it
     assert not markup_problems([f"- “{md(IMAGE)}”", "**3** students · 10% of responses"])
 
 

@@ -13,14 +13,19 @@ from __future__ import annotations
 import re
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:@&=^\"'%?/])")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?<=\bmailto)(?=:)|(?<=\bxmpp)(?=:)|(?<=\w)(?=@\w)")
+WORD_JOINER = "\u2060"
+"""Invisible; put inside ``http://``, ``www.`` and ``a@b`` so the GFM link finder (which runs on the text after
+escapes are read) does not turn them into links."""
 
 
 def md(value: object) -> str:
     """A value as literal text inside Markdown: on one line, every Markdown special character backslash-escaped.
 
     The escaped text renders exactly as typed (``\\*`` shows ``*``), but nothing in it becomes bold, a colour, a
-    formula, a link, an image, an icon, a heading or a list: ``:`` and ``.`` are escaped too, so ``http://...``
-    and ``www....`` are not turned into links and ``:material/...:`` is not an icon.
+    formula, a link, an image, an icon, a heading or a list: ``:`` is escaped too, so ``:material/...:`` is not
+    an icon, and an invisible word joiner goes inside ``http://``, ``www.`` and ``name@host`` (GitHub-flavoured
+    Markdown links bare addresses after reading escapes, so escaping alone does not stop it).
 
     Args:
         value: any value (None shows as "").
@@ -29,4 +34,4 @@ def md(value: object) -> str:
         the escaped text.
     """
     text = "" if value is None else " ".join(str(value).split())
-    return _SPECIAL.sub(r"\\\1", text)
+    return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, text))
