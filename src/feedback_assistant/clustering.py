@@ -161,7 +161,7 @@ class MisconceptionClusterer:
             x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
                                    dense=False)
             centre = np.asarray(x.T @ weight, dtype=np.float64).ravel()
-            centre /= max(np.linalg.norm(centre), 1e-12)
+            centre /= max(float(np.linalg.norm(centre)), 1e-12)
             return np.zeros(len(texts), dtype=int), np.clip(np.asarray(x @ centre).ravel()[inv], 0.0, 1.0)
         x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
                                dense=len(uniq) <= self.reduce_above)

@@ -12,10 +12,14 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .records import FeedbackAssistantError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 BUNDLED_DIM = 384
@@ -111,7 +115,7 @@ def bundled_model_path() -> str:
 
 
 _MODEL_LOCK = threading.Lock()
-_MODELS: dict[tuple[str, str], object] = {}
+_MODELS: dict[tuple[str, str], SentenceTransformer] = {}
 
 
 def embed_dtype() -> str:
@@ -123,7 +127,7 @@ def embed_dtype() -> str:
     return "bfloat16" if native_bf16() else "float32"
 
 
-def load_model(path: str | None = None, dtype: str = "float32"):
+def load_model(path: str | None = None, dtype: str = "float32") -> SentenceTransformer:
     """Load (once per process) the sentence-transformers model from a local folder, with the hub off.
 
     Args:
@@ -143,8 +147,10 @@ def load_model(path: str | None = None, dtype: str = "float32"):
             import torch
             from sentence_transformers import SentenceTransformer
 
-            kwargs = {"model_kwargs": {"torch_dtype": torch.bfloat16}} if dtype == "bfloat16" else {}
-            _MODELS[(path, dtype)] = SentenceTransformer(path, device="cpu", local_files_only=True, **kwargs)
+            model_kwargs = {"torch_dtype": torch.bfloat16} if dtype == "bfloat16" else None
+            _MODELS[(path, dtype)] = SentenceTransformer(
+                path, device="cpu", local_files_only=True, model_kwargs=model_kwargs
+            )
         return _MODELS[(path, dtype)]
 
 

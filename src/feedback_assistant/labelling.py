@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .answers import answers_match, extract_final_answer, normalise_answer
-from .records import MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group, Response
+from .records import MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group, Response, Status
 from .text import OTHER_STOP_WORDS, display_text, join_tokens, stem, tokens
 
 __all__ = ["display_text", "stem", "tokens"]  # the text rules live in text.py; re-exported for the stages
@@ -263,9 +263,9 @@ def _statuses(
     all_answers: list[str],
     key: str | None,
     dont_know: dict[int, bool],
-) -> dict[int, tuple[str, bool]]:
+) -> dict[int, tuple[Status, bool]]:
     """Status and whether it is confirmed, per group id (see the module docstring)."""
-    out: dict[int, tuple[str, bool]] = {}
+    out: dict[int, tuple[Status, bool]] = {}
     if key is not None and str(key).strip() and _answer_like(str(key)):
         for g in ids:
             ans, share = answers[g]
@@ -342,65 +342,26 @@ def describe_groups(
         raise ValueError(f"labels has {len(lab)} entries but there are {len(responses)} responses")
     ids = sorted(set(lab) - {UNGROUPED})
     members = {g: [r for r, x in zip(responses, lab, strict=True) if x == g] for g in ids}
-    index = {g: [i for i, x in enumerate(lab) if x == g] for g in ids}
-    texts = {g: [r.text for r in members[g] if not r.is_blank] for g in ids}
-    background = [r.text for r, x in zip(responses, lab, strict=True) if x == UNGROUPED and not r.is_blank]
-    docs = dict(texts)
-    if background:
-        docs[UNGROUPED] = background
-    tfidf = class_tfidf(docs)
-    from_text = not any(r.answer is not None and str(r.answer).strip() for r in responses)
-    all_answers = [a for r in responses if (a := response_answer(r, from_text))]
-    filled = sum(1 for r in responses if not r.is_blank)
-    if from_text and len(all_answers) < MIN_STATED_SHARE * filled:
-        all_answers = []  # explanations, not answers: a stray number is not the class's answer
+    tfidf = class_tfidf(_documents(responses, lab, members))
+    from_text, all_answers = _class_answers(responses)
     answers = {g: _modal_answer(members[g], from_text) if all_answers else (None, 0.0) for g in ids}
     dont_know = {g: sum(_is_dont_know(r.text) for r in members[g]) > len(members[g]) / 2 for g in ids}
     statuses = _statuses(ids, members, answers, all_answers, key, dont_know)
-    centroids = group_centroids(lab, vectors)
+    sims = _typicality(lab, vectors, members)
     question_stems = {stem(t) for t in tokens(question)}
     distinct_answers = {a if a and share >= 0.5 else None for a, share in answers.values()}
 
     groups = []
     for g in ids:
         rs = members[g]
-        if g in centroids:
-            sims = np.asarray(vectors, dtype=float)[index[g]] @ centroids[g]
-        else:
-            sims = np.ones(len(rs))
-        order = sorted(range(len(rs)), key=lambda i: (-float(sims[i]), i))
-        reps: list[str] = []
-        seen: set[str] = set()
-        for i in order:
-            t = " ".join(rs[i].text.split())
-            if t and t.lower() not in seen:
-                seen.add(t.lower())
-                reps.append(t)
-            if len(reps) == N_REPRESENTATIVES:
-                break
+        order = sorted(range(len(rs)), key=lambda i: (-float(sims[g][i]), i))
+        reps = _representatives(rs, order)
         ans, share = answers[g]
         show_answer = ans is not None and share >= 0.5 and len(distinct_answers) > 1
-        exclude = {stem(t) for t in tokens(ans)} if ans else set()
-        weights = {
-            t: w * (QUESTION_WORD_WEIGHT if t in question_stems else 1.0)
-            for t, w in tfidf.get(g, {}).items()
-            if " " not in t
-        }
         # The most typical members are enough to name a group (and keep labelling linear at scale).
         typical = order[:MAX_PHRASE_MEMBERS]
         member_tokens = [tokens(rs[i].text) for i in typical]
-        phrase = best_phrase(member_tokens, np.clip(sims[typical], 0.05, None), weights, exclude)
-        forms: dict[str, Counter] = {}
-        for toks in member_tokens:
-            for t in toks:
-                forms.setdefault(stem(t), Counter())[t] += 1
-        top_terms = sorted(tfidf.get(g, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:N_TERMS]
-        terms = tuple(
-            join_tokens(
-                [max(forms[p].items(), key=lambda kv: (kv[1], kv[0]))[0] if p in forms else p for p in t.split()]
-            )
-            for t, _ in top_terms
-        )
+        phrase = _phrase(member_tokens, sims[g][typical], tfidf.get(g, {}), question_stems, ans)
         status, confirmed = statuses[g]
         groups.append(
             Group(
@@ -414,11 +375,93 @@ def describe_groups(
                 status=status,
                 status_confirmed=confirmed,
                 answer=ans,
-                terms=terms,
+                terms=_terms(tfidf.get(g, {}), member_tokens),
             )
         )
     groups.sort(key=lambda grp: (-grp.size, grp.group_id))
     return _dedupe_labels(groups)
+
+
+def _documents(
+    responses: Sequence[Response], labels: list[int], members: dict[int, list[Response]]
+) -> dict[int, list[str]]:
+    """The non-blank texts per group, plus the ungrouped ones as background (``UNGROUPED``) for class TF-IDF."""
+    docs = {g: [r.text for r in rs if not r.is_blank] for g, rs in members.items()}
+    background = [r.text for r, x in zip(responses, labels, strict=True) if x == UNGROUPED and not r.is_blank]
+    if background:
+        docs[UNGROUPED] = background
+    return docs
+
+
+def _class_answers(responses: Sequence[Response]) -> tuple[bool, list[str]]:
+    """Whether answers come from the texts (no answer column), and every answer given in the class.
+
+    When answers come from the texts and fewer than ``MIN_STATED_SHARE`` of the responses state one, these are
+    explanations, not answers (a stray number is not the class's answer): the list is empty.
+    """
+    from_text = not any(r.answer is not None and str(r.answer).strip() for r in responses)
+    all_answers = [a for r in responses if (a := response_answer(r, from_text))]
+    filled = sum(1 for r in responses if not r.is_blank)
+    if from_text and len(all_answers) < MIN_STATED_SHARE * filled:
+        return from_text, []
+    return from_text, all_answers
+
+
+def _typicality(
+    labels: list[int], vectors: np.ndarray | None, members: dict[int, list[Response]]
+) -> dict[int, np.ndarray]:
+    """Per group, each member's cosine to the group's centre (shape (size,)); all ones without vectors."""
+    centroids = group_centroids(labels, vectors)
+    out = {}
+    for g, rs in members.items():
+        if g in centroids and vectors is not None:
+            index = [i for i, x in enumerate(labels) if x == g]
+            out[g] = np.asarray(vectors, dtype=float)[index] @ centroids[g]
+        else:
+            out[g] = np.ones(len(rs))
+    return out
+
+
+def _representatives(rs: list[Response], order: list[int]) -> list[str]:
+    """Up to ``N_REPRESENTATIVES`` distinct member texts, most typical first."""
+    reps: list[str] = []
+    seen: set[str] = set()
+    for i in order:
+        t = " ".join(rs[i].text.split())
+        if t and t.lower() not in seen:
+            seen.add(t.lower())
+            reps.append(t)
+        if len(reps) == N_REPRESENTATIVES:
+            break
+    return reps
+
+
+def _phrase(
+    member_tokens: list[list[str]],
+    sims: np.ndarray,
+    tfidf: dict[str, float],
+    question_stems: set[str],
+    answer: str | None,
+) -> str:
+    """The group's most distinctive phrase in its students' words (question words count less, the answer not)."""
+    exclude = {stem(t) for t in tokens(answer)} if answer else set()
+    weights = {
+        t: w * (QUESTION_WORD_WEIGHT if t in question_stems else 1.0) for t, w in tfidf.items() if " " not in t
+    }
+    return best_phrase(member_tokens, np.clip(sims, 0.05, None), weights, exclude)
+
+
+def _terms(tfidf: dict[str, float], member_tokens: list[list[str]]) -> tuple[str, ...]:
+    """The ``N_TERMS`` most distinctive terms, each written in its members' most common surface form."""
+    forms: dict[str, Counter] = {}
+    for toks in member_tokens:
+        for t in toks:
+            forms.setdefault(stem(t), Counter())[t] += 1
+    top_terms = sorted(tfidf.items(), key=lambda kv: (-kv[1], kv[0]))[:N_TERMS]
+    return tuple(
+        join_tokens([max(forms[p].items(), key=lambda kv: (kv[1], kv[0]))[0] if p in forms else p for p in t.split()])
+        for t, _ in top_terms
+    )
 
 
 def _compose_label(answer: str | None, phrase: str, reps: list[str]) -> str:

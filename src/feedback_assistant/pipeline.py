@@ -218,8 +218,8 @@ def _group_with_memory(
 def assemble(
     question: str,
     responses: Sequence[Response],
-    labels: Sequence[int],
-    confidence: Sequence[float],
+    labels: Sequence[int] | np.ndarray,
+    confidence: Sequence[float] | np.ndarray,
     vectors: np.ndarray | None,
     key: str | None = None,
     library: MisconceptionLibrary | None = None,

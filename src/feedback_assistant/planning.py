@@ -31,6 +31,7 @@ from .records import (
     NotFoundError,
     Plan,
     PlanGroup,
+    PlanKind,
     Response,
 )
 
@@ -100,102 +101,128 @@ def make_plan(
     lab = [int(x) for x in labels]
     if len(lab) != len(responses):
         raise ValueError(f"labels has {len(lab)} entries but there are {len(responses)} responses")
-    by_row = {r.row: r for r in responses}
-    rows_of: dict[int, list[int]] = {}
-    for r, g in zip(responses, lab, strict=True):
-        rows_of.setdefault(g, []).append(r.row)
+    rows_of = _rows_by_group(responses, lab)
     known = {g.group_id: g for g in groups if rows_of.get(g.group_id)}
     misconceptions = sorted(
         (g for g in known.values() if g.status == MISCONCEPTION),
         key=lambda g: (-len(rows_of[g.group_id]), g.group_id),
     )
     on_target = [g for g in groups if g.group_id in known and g.status == ON_TARGET]
+    reteach, mixed = _reteach_groups(misconceptions, rows_of, lab, vectors, min_group_size, merge_similarity)
 
+    placer = _Placer(question, responses, max_group_size)
+    for sources in reteach:
+        placer.add(RETEACH, f"Reteach: {sources[0].label}", "; ".join(g.label for g in sources), sources, rows_of)
+    if len(mixed) == 1:
+        placer.add(RETEACH, f"Reteach: {mixed[0].label}", mixed[0].label, mixed, rows_of)
+    elif mixed:
+        placer.add(RETEACH, f"Reteach: {MIXED}", "; ".join(g.label for g in mixed), mixed, rows_of)
+    if on_target:
+        placer.add(EXTENSION, "Extension", "; ".join(g.label for g in on_target), on_target, rows_of)
+    placer.add_check_in([g for g in groups if g.group_id in known])
+    top, whole = _headline(misconceptions, rows_of, len(responses))
+    return Plan(question=question, groups=tuple(placer.groups), top_misconceptions=top, whole_class_reteach=whole)
+
+
+def _rows_by_group(responses: Sequence[Response], labels: list[int]) -> dict[int, list[int]]:
+    """``Response.row`` of each group's members (``UNGROUPED`` included), in input order."""
+    rows_of: dict[int, list[int]] = {}
+    for r, g in zip(responses, labels, strict=True):
+        rows_of.setdefault(g, []).append(r.row)
+    return rows_of
+
+
+def _reteach_groups(
+    misconceptions: list[Group],
+    rows_of: dict[int, list[int]],
+    labels: list[int],
+    vectors: np.ndarray | None,
+    min_group_size: int,
+    merge_similarity: float,
+) -> tuple[list[list[Group]], list[Group]]:
+    """One list of source groups per reteach group (a big group first, then the small ones that join it), and
+    the small groups that join none (they share a "mixed" group)."""
     big = [g for g in misconceptions if len(rows_of[g.group_id]) >= min_group_size]
     small = [g for g in misconceptions if len(rows_of[g.group_id]) < min_group_size]
     joined: dict[int, list[Group]] = {g.group_id: [g] for g in big}
     mixed: list[Group] = []
-    centroids = group_centroids(lab, vectors) if vectors is not None and big else {}
+    centroids = group_centroids(labels, vectors) if vectors is not None and big else {}
     for g in small:
-        best, best_sim = None, merge_similarity
+        best: Group | None = None
+        best_sim = merge_similarity
         for b in big:
             if g.group_id in centroids and b.group_id in centroids:
                 sim = float(centroids[g.group_id] @ centroids[b.group_id])
                 if sim >= best_sim:
                     best, best_sim = b, sim
         (joined[best.group_id] if best is not None else mixed).append(g)
+    return [joined[b.group_id] for b in big], mixed
 
-    plan_groups: list[PlanGroup] = []
-    sections = list(dict.fromkeys(r.section or "" for r in responses))
-    per_section = len(sections) > 1
 
-    def by_section(rows: list[int]) -> list[tuple[str, list[int]]]:
+class _Placer:
+    """Collects plan groups: per section when the ticket has several, each split to ``max_group_size``."""
+
+    def __init__(self, question: str, responses: Sequence[Response], max_group_size: int):
+        self.question = question
+        self.responses = responses
+        self.by_row = {r.row: r for r in responses}
+        self.sections = list(dict.fromkeys(r.section or "" for r in responses))
+        self.max_group_size = max_group_size
+        self.groups: list[PlanGroup] = []
+
+    def by_section(self, rows: list[int]) -> list[tuple[str, list[int]]]:
         """Students meet with their own class: a ticket from several periods gets groups per period."""
-        if not per_section:
+        if len(self.sections) <= 1:
             return [("", sorted(rows))]
         return [
             (sec, part)
-            for sec in sections
-            if (part := sorted(r for r in rows if (by_row[r].section or "") == sec))
+            for sec in self.sections
+            if (part := sorted(r for r in rows if (self.by_row[r].section or "") == sec))
         ]
 
-    def add(kind: str, prefix: str, focus: str, sources: list[Group], rows: list[int]) -> None:
+    def add(
+        self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows_of: dict[int, list[int]]
+    ) -> None:
+        """Plan groups of ``kind`` for the members of ``sources``."""
+        self._add(kind, prefix, focus, sources, [r for s in sources for r in rows_of[s.group_id]])
+
+    def add_check_in(self, known: list[Group]) -> None:
+        """Everyone not placed yet (blank, unclear, not grouped) meets in the check-in group."""
+        placed = {r for pg in self.groups for r in pg.rows}
+        used = {s for pg in self.groups for s in pg.source_groups}
+        rest = [r.row for r in self.responses if r.row not in placed]
+        self._add(CHECK_IN, "Check-in", CHECK_IN_FOCUS, [g for g in known if g.group_id not in used], rest)
+
+    def _add(self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows: list[int]) -> None:
+        per_section = len(self.sections) > 1
         named = []
-        for sec, sec_rows in by_section(rows):
+        for sec, sec_rows in self.by_section(rows):
             head = f"{sec or 'No section'} · {prefix}" if per_section else prefix
-            named.extend(_named(head, _chunks(sec_rows, max_group_size)))
+            named.extend(_named(head, _chunks(sec_rows, self.max_group_size)))
         for name, part in named:
-            plan_groups.append(
+            self.groups.append(
                 PlanGroup(
-                    question=question,
+                    question=self.question,
                     name=name,
                     kind=kind,
-                    students=tuple(student_name(by_row[r]) for r in part),
+                    students=tuple(student_name(self.by_row[r]) for r in part),
                     rows=tuple(part),
                     source_groups=tuple(s.group_id for s in sources),
                     focus=focus,
                 )
             )
 
-    for b in big:
-        sources = joined[b.group_id]
-        add(
-            RETEACH,
-            f"Reteach: {b.label}",
-            "; ".join(g.label for g in sources),
-            sources,
-            [r for s in sources for r in rows_of[s.group_id]],
-        )
-    if mixed:
-        if len(mixed) == 1:
-            prefix, focus = f"Reteach: {mixed[0].label}", mixed[0].label
-        else:
-            prefix, focus = f"Reteach: {MIXED}", "; ".join(g.label for g in mixed)
-        add(RETEACH, prefix, focus, mixed, [r for s in mixed for r in rows_of[s.group_id]])
-    if on_target:
-        add(
-            EXTENSION,
-            "Extension",
-            "; ".join(g.label for g in on_target),
-            on_target,
-            [r for s in on_target for r in rows_of[s.group_id]],
-        )
-    placed = {r for pg in plan_groups for r in pg.rows}
-    rest = [r.row for r in responses if r.row not in placed]
-    unclear = [
-        g
-        for g in groups
-        if g.group_id in known and g.group_id not in {s for pg in plan_groups for s in pg.source_groups}
-    ]
-    add(CHECK_IN, "Check-in", CHECK_IN_FOCUS, unclear, rest)
 
+def _headline(
+    misconceptions: list[Group], rows_of: dict[int, list[int]], n: int
+) -> tuple[tuple[tuple[str, int], ...], str | None]:
+    """The largest misconceptions (label, size), and the one to reteach to the whole class when it holds more
+    than ``WHOLE_CLASS_SHARE`` of the responses."""
     top = tuple((g.label, len(rows_of[g.group_id])) for g in misconceptions[:N_TOP_MISCONCEPTIONS])
     whole = None
-    if misconceptions and len(rows_of[misconceptions[0].group_id]) > WHOLE_CLASS_SHARE * len(responses):
+    if misconceptions and len(rows_of[misconceptions[0].group_id]) > WHOLE_CLASS_SHARE * n:
         whole = misconceptions[0].label
-    return Plan(
-        question=question, groups=tuple(plan_groups), top_misconceptions=top, whole_class_reteach=whole
-    )
+    return top, whole
 
 
 def move_in_plan(plan: Plan, response: Response, name: str) -> Plan:
@@ -227,8 +254,3 @@ def move_in_plan(plan: Plan, response: Response, name: str) -> Plan:
         if keep:
             out.append(replace(pg, students=tuple(s for s, _ in keep), rows=tuple(r for _, r in keep)))
     return replace(plan, groups=tuple(out))
-
-
-def plan_group_of(plan: Plan, row: int) -> PlanGroup | None:
-    """The plan group holding a response row, or None."""
-    return next((pg for pg in plan.groups if row in pg.rows), None)

@@ -45,6 +45,7 @@ from .records import (
     NotFoundError,
     QuestionResult,
     Response,
+    Status,
 )
 
 CHECK = "check"
@@ -124,7 +125,7 @@ def _replan(result: QuestionResult, groups=None, labels=None) -> QuestionResult:
 def _rebuild(
     result: QuestionResult,
     labels: tuple[int, ...],
-    relabel: set[int] = frozenset(),
+    relabel: frozenset[int] | set[int] = frozenset(),
     confidence: tuple[float, ...] | None = None,
 ) -> QuestionResult:
     """Recompute groups after a membership change (see the module docstring for what is kept)."""
@@ -219,7 +220,7 @@ def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionRe
     g = _group(result, group_id)
     if status not in STATUSES:
         raise EditError(f"'{status}' is not a status. Choose one of: {', '.join(STATUSES)}.")
-    new = replace(g, status=status, status_confirmed=True)
+    new = replace(g, status=Status(status), status_confirmed=True)
     groups = tuple(new if o.group_id == group_id else o for o in result.groups)
     if status != g.status:
         result = _replace_stem(result, stages_of(result).drafter.draft(new, result.key))
@@ -493,7 +494,7 @@ def next_steps(result: QuestionResult) -> list[str]:
     """``next_step`` of every response, aligned with ``result.responses`` (one pass, for exports at scale)."""
     plan_of = {row: pg for pg in result.plan.groups for row in pg.rows}
     label_of = {g.group_id: g.label for g in result.groups}
-    steps = []
+    steps: list[str] = []
     for r, gid in zip(result.responses, result.labels, strict=True):
         pg = plan_of.get(r.row)
         if pg is None:  # pragma: no cover - make_plan places everyone
