@@ -8,6 +8,7 @@ import streamlit as st
 from feedback_assistant import review
 from feedback_assistant.records import UNGROUPED
 from feedback_assistant_app import pictures, state
+from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
 
 
@@ -40,6 +41,13 @@ def _move(qi: int, row_key: str, to_key: str) -> None:
         return
     if state.edit(qi, review.move_response, row, to):
         state.flash("success", "Response moved.")
+
+
+def _confirm(qi: int, gid: int) -> None:
+    from feedback_assistant.memory import confirm_carried_over
+
+    if state.edit(qi, confirm_carried_over, gid):
+        state.flash("success", "Confirmed: the group keeps its name and status, and its feedback is approved.")
 
 
 def _move_controls(qi: int, result, rows: list[int], here: int, names: dict[int, str]) -> None:
@@ -104,6 +112,14 @@ def _card(qi: int, result, g, total: int, names: dict[int, str]) -> None:
             args=(qi, g.group_id, status_key),
             help="On target: the reasoning is right. Misconception: a shared mistake to reteach.",
         )
+        if g.carried_over:
+            b1, b2 = st.columns([4, 1], vertical_alignment="center")
+            b1.markdown(
+                ":material/history: **Carried over — confirm.** The name, status and feedback come from a class "
+                "you corrected before; the students are matched by what they wrote (see Fit)."
+            )
+            b2.button("Confirm", key=wkey(qi, "confirm", g.group_id), on_click=_confirm, args=(qi, g.group_id),
+                      type="primary", icon=":material/check:", width="stretch")
         share = g.size / total if total else 0.0
         note = "" if g.status_confirmed else " · :gray[status suggested by the tool — check it]"
         answer = f" · most answered **{g.answer}**" if g.answer else ""
@@ -161,6 +177,14 @@ st.caption(
     + (f"; {len(ungrouped)} not grouped" if ungrouped else "")
     + (f". Answer key: {result.key}" if result.key else ". No answer key: statuses are suggestions.")
 )
+
+if result.learned_from:
+    carried = sum(g.carried_over for g in result.groups)
+    st.info(
+        f"{md(result.learned_from)}. {carried} group{'s' if carried != 1 else ''} carried over — confirm each "
+        "below; responses that matched none of them were grouped afresh.",
+        icon=":material/history:",
+    )
 
 names = {g.group_id: g.label for g in result.groups}
 names[UNGROUPED] = "Not grouped"

@@ -207,6 +207,29 @@ def _login() -> str:
         return ""
 
 
+MEMORY_TOGGLE = "up:use_memory"
+
+
+def _memory_note(questions: list[str], details: dict) -> None:
+    """What the teacher's memory holds for these questions, and the switch to start without it."""
+    source = state.memory(details.get("teacher"))
+    found = [(q, m) for q in questions if source is not None and (m := source.lookup(q)) is not None]
+    if not found:
+        return
+    with st.container(border=True):
+        for q, m in found:
+            where = f" — Q{questions.index(q) + 1}" if len(questions) > 1 else ""
+            st.markdown(f":material/history: {md(m.summary())}{md(where)}")
+        st.toggle(
+            "Start from the groups I corrected before",
+            value=True,
+            key=MEMORY_TOGGLE,
+            help="Responses that match a group you corrected in an earlier class join it, with your name, status "
+            "and feedback, marked “carried over — confirm”. Responses that match none are grouped afresh. Turn "
+            "it off to group this class from scratch.",
+        )
+
+
 def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict, source_name: str) -> None:
     from feedback_assistant import pipeline
 
@@ -217,8 +240,10 @@ def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict,
 
     try:
         parts = resources.parts()  # the model loads here, once per server
+        use_memory = st.session_state.get(MEMORY_TOGGLE, True)
         analysis = pipeline.analyze(
-            tickets, **parts, keys=keys or None, questions=questions, progress=progress
+            tickets, **parts, keys=keys or None, questions=questions, progress=progress,
+            memory=state.memory(details.get("teacher")) if use_memory else None,
         )
     except FeedbackAssistantError as exc:
         bar.empty()
@@ -323,5 +348,6 @@ if not chosen:
     st.warning("Pick at least one question to analyse.")
     st.stop()
 n_chosen = sum(1 for r in tickets.responses() if r.question in set(chosen))
+_memory_note(chosen, details)
 if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):
     _analyse(tickets, list(chosen), keys, details, source["name"])

@@ -116,3 +116,28 @@ def test_teach_missing_file_and_missing_option_exit_2(tmp_path, db, fake_embedde
     with pytest.raises(SystemExit) as exc:
         cli.main(["teach", str(tmp_path / "nope.csv"), "--response-col", "R"], embedder=fake_embedder)
     assert exc.value.code == 2
+
+
+def test_a_shared_question_reaches_a_colleague_without_student_text(tmp_path, db, fake_embedder, capsys):
+    from feedback_assistant.storage import Store
+    from feedback_assistant.storage_memory import MemoryStore
+
+    assert _teach(tmp_path, db, embedder=fake_embedder) == 0
+    assert _analyze(tmp_path, db, tmp_path / "b0", "--plc-memory", embedder=fake_embedder, teacher="Mr B") == 0
+    assert not pd.read_csv(tmp_path / "b0" / "groups.csv")["carried_over"].any()  # nothing shared yet
+    assert cli.main(["share-memory", "--question", QUESTION, "--teacher", "Ms A", "--db", db]) == 0
+    with Store(db) as store:
+        shared = MemoryStore(store).load_shared(QUESTION, exclude="Mr B")
+    assert shared.size == 8 and set(shared.texts) == {""}  # names, stems and vectors; never a response's words
+    assert shared.group("Added tops and bottoms").stem == STEM
+    assert _analyze(tmp_path, db, tmp_path / "b1", embedder=fake_embedder, teacher="Mr B") == 0
+    assert not pd.read_csv(tmp_path / "b1" / "groups.csv")["carried_over"].any()  # only when asked for
+    assert _analyze(tmp_path, db, tmp_path / "b2", "--plc-memory", embedder=fake_embedder, teacher="Mr B") == 0
+    groups = pd.read_csv(tmp_path / "b2" / "groups.csv", keep_default_na=False)
+    assert "Added tops and bottoms" in set(groups.loc[groups["carried_over"], "label"])
+    assert cli.main(["share-memory", "--question", QUESTION, "--stop", "--teacher", "Ms A", "--db", db]) == 0
+    with Store(db) as store:
+        assert MemoryStore(store).load_shared(QUESTION, exclude="Mr B") is None
+    capsys.readouterr()
+    assert cli.main(["share-memory", "--question", "never taught", "--teacher", "Ms A", "--db", db]) == 2
+    assert "taught no groups" in capsys.readouterr().err

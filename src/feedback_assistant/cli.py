@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--topic", help="standard or topic tag for PLC comparison, e.g. 5.NF.1")
     a.add_argument("--db", help="database URL (default: a SQLite file in ~/.feedback_assistant)")
     a.add_argument("--no-save", action="store_true", help="do not save this analysis to the history database")
+    a.add_argument("--no-memory", action="store_true",
+                   help="do not start from the groups you corrected in earlier classes of the same questions")
+    a.add_argument("--plc-memory", action="store_true",
+                   help="also start from the groups colleagues shared for the same questions (share-memory)")
     a.add_argument(
         "--model",
         help="a school's own sentence-transformers model folder, models/NAME (default: the bundled all-MiniLM-L6-v2)",
@@ -73,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(sub)
     add_forget_parser(sub)
     add_plc_parser(sub)
+    from .cli_teach import add_share_parser, add_teach_parser
+
+    add_teach_parser(sub)
+    add_share_parser(sub)
     return parser
 
 
@@ -130,6 +138,7 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         library=library,
         progress=_progress_bar(),
         max_group_size=args.max_group_size,
+        memory=None if args.no_memory else _open_memory(args),
     )
     with output_folder(args.out, names=OUTPUT_FILES.values(), inputs=[path]) as staging:
         written = write_outputs(analysis, staging)  # all files complete before any replaces the old ones
@@ -139,7 +148,21 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         f"Analysed {len(analysis.frame)} responses to {len(analysis.results)} question(s) into {n_groups} groups. "
         f"Wrote {', '.join(p.name for p in written.values())} to {args.out}.{saved}"
     )
+    for r in analysis.results:
+        if r.learned_from:
+            carried = sum(g.carried_over for g in r.groups)
+            print(f"{r.question[:60] or 'The ticket'}: {r.learned_from}; {carried} group(s) carried over - confirm "
+                  "them (carried_over in groups.csv).")
     return EXIT_OK
+
+
+def _open_memory(args):
+    """The teacher's memory of earlier classes, read from the history database."""
+    from .storage import Store
+    from .storage_memory import MemoryStore, StoredMemory
+
+    store = Store(args.db, teacher=args.teacher)
+    return StoredMemory(MemoryStore(store), store.teacher, plc=args.plc_memory)
 
 
 def _is_date(text: str) -> bool:
@@ -195,6 +218,8 @@ def main(argv: list[str] | None = None, *, embedder=None, **parts) -> int:
     try:
         if args.handler is analyze_command:
             return analyze_command(args, embedder=embedder, **parts)
+        if getattr(args, "wants_embedder", False):
+            return args.handler(args, embedder=embedder)
         return args.handler(args)
     except FeedbackAssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -119,3 +119,31 @@ def teach_command(args, *, embedder=None) -> int:
     print(f"Taught {len(labelled)} responses in {n_groups} groups for {n_questions} question(s) to {teacher}'s "
           "memory. The next analysis of these questions starts from them (analyze --no-memory skips it).")
     return EXIT_OK
+
+
+def add_share_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "share-memory",
+        help="share the groups you taught for a question with your PLC (names, stems and vectors; no student text)",
+    )
+    p.add_argument("--question", required=True, help="the question, as in your files")
+    p.add_argument("--stop", action="store_true", help="stop sharing it")
+    p.add_argument("--teacher", help="whose memory (default: your login name)")
+    p.add_argument("--db", help="database URL (the PLC's shared PostgreSQL server)")
+    p.set_defaults(handler=share_command)
+
+
+def share_command(args) -> int:
+    """Mark (or unmark) the teacher's taught groups of a question as shared with the PLC."""
+    from .storage import Store
+    from .storage_memory import MemoryStore
+
+    with Store(args.db, teacher=args.teacher) as store:
+        n = MemoryStore(store).share(store.teacher, args.question, shared=not args.stop)
+    if not n:
+        print(f"error: you have taught no groups for the question {args.question!r} yet; run teach, or correct "
+              "its groups in the app, first.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    verb = "no longer shared" if args.stop else "shared with your PLC (names, stems and vectors; no student text)"
+    print(f"{n} taught group(s) of this question {verb}. Colleagues use them with analyze --plc-memory.")
+    return EXIT_OK

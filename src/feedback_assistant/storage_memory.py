@@ -216,6 +216,52 @@ class MemoryStore:
             classes=tuple(TaughtClass(s, d, n) for (s, d), n in classes.items()),
         )
 
+    # -- a PLC
+
+    def share(self, teacher: str, question: str, shared: bool = True) -> int:
+        """Share (or stop sharing) the teacher's taught groups of a question with their PLC; returns how many.
+
+        What colleagues then read (``load_shared``) is each group's name, status and stem and its examples' chosen
+        answers and vectors - never a response's text, a student's name or the class it came from.
+        """
+        key = question_key(question)
+        mg = t.memory_groups
+        with self.store.engine.begin() as conn:
+            return conn.execute(sa.update(mg).where(mg.c.owner == teacher, mg.c.question_key == key)
+                                .values(shared=shared)).rowcount or 0
+
+    def load_shared(self, question: str, exclude: str | None = None) -> QuestionMemory | None:
+        """What colleagues shared for a question (not ``exclude``'s own): names, stems, answers and vectors."""
+        key = question_key(question)
+        if not key:
+            return None
+        me, mg = t.memory_examples, t.memory_groups
+        where = [mg.c.question_key == key, mg.c.shared == sa.true()]
+        if exclude is not None:
+            where.append(mg.c.owner != exclude)
+        with self.store.engine.connect() as conn:  # the text, section and date columns are never read
+            rows = conn.execute(
+                sa.select(me.c.answer, me.c.vector, mg.c.label).join(mg, mg.c.id == me.c.group_id)
+                .where(*where).order_by(me.c.id)
+            ).all()
+            groups = conn.execute(
+                sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved).where(*where).order_by(mg.c.id)
+            ).all()
+        if not rows:
+            return None
+        first: dict[str, TaughtGroup] = {}
+        for g in groups:
+            first.setdefault(g.label, TaughtGroup(g.label, g.status, g.stem, bool(g.stem_approved)))
+        return QuestionMemory(
+            question=key,
+            texts=tuple("" for _ in rows),
+            answers=tuple(r.answer for r in rows),
+            labels=tuple(r.label for r in rows),
+            vectors=np.vstack([unblob(r.vector) for r in rows]),
+            groups=tuple(first.values()),
+            classes=(TaughtClass("colleagues", "", len(rows)),),
+        )
+
     def count(self, teacher: str | None = None) -> int:
         """Examples kept (for one teacher, or all)."""
         q = sa.select(sa.func.count()).select_from(t.memory_examples)
@@ -231,11 +277,27 @@ class StoredMemory:
     Args:
         store: a ``MemoryStore``.
         teacher: whose memory.
+        plc: also use what colleagues shared for the question (their group names win only where the teacher
+            taught nothing of that name).
     """
 
-    def __init__(self, store: MemoryStore, teacher: str):
+    def __init__(self, store: MemoryStore, teacher: str, plc: bool = False):
         self.store = store
         self.teacher = teacher
+        self.plc = plc
 
     def lookup(self, question: str) -> QuestionMemory | None:
-        return self.store.load(self.teacher, question)
+        own = self.store.load(self.teacher, question)
+        shared = self.store.load_shared(question, exclude=self.teacher) if self.plc else None
+        if own is None or shared is None:
+            return own or shared
+        taught = {g.label for g in own.groups}
+        return QuestionMemory(
+            question=own.question,
+            texts=own.texts + shared.texts,
+            answers=own.answers + shared.answers,
+            labels=own.labels + shared.labels,
+            vectors=np.vstack([own.vectors, shared.vectors]),
+            groups=own.groups + tuple(g for g in shared.groups if g.label not in taught),
+            classes=own.classes + shared.classes,
+        )

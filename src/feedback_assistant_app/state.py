@@ -216,11 +216,51 @@ def update(qi: int, new_result: QuestionResult, *, keep: str | None = None) -> N
     """
     ws = st.session_state[WS_KEY]
     results = list(ws.analysis.results)
-    results[qi] = new_result
+    old_result, results[qi] = results[qi], new_result
     ws.analysis = dataclasses.replace(ws.analysis, results=tuple(results))
     ws.edits += 1
     _save(ws, qi)
+    _remember(ws, qi, old_result, new_result)
     reset_widgets(question=qi, keep=keep)
+
+
+def memory(name: str | None = None):
+    """The teacher's memory of earlier classes, for ``pipeline.analyze(memory=...)``; None without a store."""
+    try:
+        store = history(name)
+    except FeedbackAssistantError:
+        return None
+    if store is None:
+        return None
+    from feedback_assistant.storage_memory import MemoryStore, StoredMemory
+
+    return StoredMemory(MemoryStore(store), store.teacher)
+
+
+def _remember(ws: Workspace, qi: int, old: QuestionResult, new: QuestionResult) -> None:
+    """Keep the teacher's action on question ``qi`` as labelled examples of each class in the ticket (a renamed
+    group is renamed in the memory of earlier classes too). A failure is shown like a failed save."""
+    import datetime as dt
+
+    from feedback_assistant.storage import split_by_section
+
+    source = memory(ws.details.get("teacher"))
+    if source is None:
+        return
+    try:
+        before = {g.group_id: g.label for g in old.groups}
+        for g in new.groups:
+            if g.group_id in before and before[g.group_id] != g.label:
+                source.store.rename(source.teacher, new.question, before[g.group_id], g.label)
+        date = ws.details.get("date") or dt.date.today().isoformat()
+        for name, part in split_by_section(ws.analysis, ws.details.get("section")).items():
+            result = next((r for r in part.results if r.question == new.question), None)
+            if result is not None:
+                source.store.record_result(source.teacher, name, date, result)
+    except Exception as exc:  # noqa: BLE001 - the teacher's edits must survive a storage hiccup
+        ws.save_problem = (
+            f"Your edits are kept in this window, but keeping them for your next classes failed ({type(exc).__name__})."
+        )
 
 
 def edit(qi: int, fn: Callable[..., QuestionResult], *args, keep: str | None = None) -> bool:
