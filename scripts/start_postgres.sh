@@ -6,7 +6,8 @@
 # - Installs Debian's `postgresql` with apt-get when no server is installed (needs root or sudo).
 # - Creates the cluster if there is none, starts it (pg_ctlcluster, no systemd needed), listening on
 #   127.0.0.1 only; uses port 5432, or the next free port when 5432 is taken by something else.
-# - Creates the role and database (default fa / fa / fa_test) and prints
+# - Creates the role (with CREATEROLE, so `plc-setup` and the row-level security tests can make one login per
+#   teacher) and database (default fa / fa / fa_test) and prints
 #   postgresql+psycopg2://fa:fa@127.0.0.1:PORT/fa_test on stdout (everything else goes to stderr).
 # Idempotent: run it again and it just prints the URL. Works with no stdin (CI).
 # Settings: FA_PG_USER, FA_PG_PASSWORD, FA_PG_DB, FA_PG_PORT (preferred port), FA_PG_CLUSTER (default main).
@@ -110,9 +111,9 @@ fi
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres "$@" </dev/null; }
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" != "1" ]; then
     log "creating role $PG_USER"
-    psql_admin -c "CREATE ROLE \"$PG_USER\" LOGIN PASSWORD '$PG_PASSWORD'"
+    psql_admin -c "CREATE ROLE \"$PG_USER\" LOGIN CREATEROLE PASSWORD '$PG_PASSWORD'"
 else
-    psql_admin -c "ALTER ROLE \"$PG_USER\" LOGIN PASSWORD '$PG_PASSWORD'"
+    psql_admin -c "ALTER ROLE \"$PG_USER\" LOGIN CREATEROLE PASSWORD '$PG_PASSWORD'"
 fi
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != "1" ]; then
     log "creating database $PG_DB"

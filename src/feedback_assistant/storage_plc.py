@@ -214,7 +214,7 @@ def setup_plc(admin_url: str, teachers: list[str], passwords: dict | None = None
     """
     from .storage import SECRET_KEY, StorageError, Store
 
-    store = Store(admin_url, teacher="plc-admin")
+    store = Store(admin_url)
     try:
         if store.dialect != "postgresql":
             raise StorageError("plc-setup needs a PostgreSQL database URL (postgresql+psycopg2://...).")
@@ -240,6 +240,9 @@ def setup_plc(admin_url: str, teachers: list[str], passwords: dict | None = None
                     )
                 )
                 conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {group}"))
+                if "shared" in table.c:  # e.g. taught groups a teacher chose to share with the PLC
+                    conn.execute(sa.text(f"DROP POLICY IF EXISTS fa_shared ON {name}"))
+                    conn.execute(sa.text(f"CREATE POLICY fa_shared ON {name} FOR SELECT USING (shared)"))
             conn.execute(sa.text("ALTER TABLE teachers ENABLE ROW LEVEL SECURITY"))
             for policy, sql in (
                 ("fa_read", "FOR SELECT USING (true)"),
