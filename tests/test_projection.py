@@ -27,8 +27,28 @@ def test_reordering_rows_only_reorders_points():
 def test_sign_does_not_depend_on_a_flip_of_the_input():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(12, 5))
-    np.testing.assert_allclose(np.abs(project_2d(x)), np.abs(project_2d(-x)), atol=1e-9)
+    np.testing.assert_allclose(project_2d(-x), -project_2d(x), atol=1e-9)  # the picture mirrors, exactly
     np.testing.assert_allclose(project_2d(x), project_2d(x.copy()), atol=1e-12)
+
+
+def test_sign_does_not_depend_on_the_solvers_sign_choice(monkeypatch):
+    """A solver may return either sign for a component; the picture must not change with it."""
+    import sklearn.decomposition as decomposition
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 5)) * np.array([10.0, 1.0, 0.5, 0.2, 0.1])
+    expected = project_2d(x)
+    # the convention: each axis's largest loading is positive, so the row furthest along +e1 is on the right
+    assert expected[np.argmax(x[:, 0] - x[:, 0].mean()), 0] > 0
+
+    class FlippedPCA(decomposition.PCA):
+        def fit(self, X, y=None):
+            super().fit(X, y)
+            self.components_ = -self.components_
+            return self
+
+    monkeypatch.setattr(decomposition, "PCA", FlippedPCA)
+    np.testing.assert_allclose(project_2d(x), expected, atol=1e-9)
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])
