@@ -464,3 +464,90 @@ def test_a_history_from_before_owners_gets_each_rows_teacher(tmp_path):
     assert [t.section for t in store.list_tickets()] == ["P1"]
     assert store.as_teacher("Someone").list_tickets() == []
     store.close()
+
+
+def _history_with_data(tmp_path):
+    path = tmp_path / "feedback.sqlite"
+    store = Store(str(path), teacher="T")
+    for i in range(3):
+        store.save_analysis(make_analysis(f"P{i}", {"tops": 20, "bigger": 20, "right": 20}, seed=i))
+    store.close()
+    return path
+
+
+def _damage(path, how: str) -> None:
+    import os
+    import time
+
+    data = path.read_bytes()
+    if how == "0 bytes":
+        path.write_bytes(b"")
+        old = time.time() - 60
+        os.utime(path, (old, old))
+    elif how == "half":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "bad header":
+        path.write_bytes(b"\x00" * 16 + data[16:])
+    elif how == "one bad page":
+        page = int.from_bytes(data[16:18], "big")
+        n = len(data) // page
+        k = n // 2  # a page in the middle: its b-tree header becomes garbage
+        path.write_bytes(data[: k * page] + bytes([0xA5]) * page + data[(k + 1) * page :])
+    elif how == "a text file":
+        path.write_text("Period 3 notes: remember to bring the fraction strips.\n" * 50)
+
+
+@pytest.mark.parametrize("how", ["0 bytes", "half", "bad header", "one bad page", "a text file"])
+def test_a_damaged_history_is_moved_aside_never_replaced_or_written(tmp_path, how):
+    path = _history_with_data(tmp_path)
+    _damage(path, how)
+    damaged = path.read_bytes()
+    with pytest.raises(
+        StorageError,
+        match=r"the history file .* is damaged \(.+\)\. It was moved aside to "
+        r"feedback\.sqlite\.damaged-[0-9-]+ in the same folder; nothing in it was deleted",
+    ) as err:
+        Store(str(path), teacher="T")
+    kept = err.value.kept_as
+    assert kept.exists() and kept.read_bytes() == damaged  # kept byte for byte
+    assert not path.exists()  # nothing new was written in its place by this call
+    fresh = Store(str(path), teacher="T")  # the next run starts a new history beside the kept one
+    assert fresh.list_tickets() == []
+    fresh.close()
+    assert kept.read_bytes() == damaged
+
+
+def test_the_cli_reports_a_damaged_history_and_does_not_write_into_it(tmp_path, capsys, fake_embedder):
+    from conftest import SAMPLES
+
+    from feedback_assistant import cli
+
+    path = _history_with_data(tmp_path)
+    _damage(path, "one bad page")
+    code = cli.main(
+        ["analyze", str(SAMPLES / "hs_social_studies.csv"), "--out", str(tmp_path / "o"), "--db", str(path)],
+        embedder=fake_embedder,
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "is damaged" in err and "moved aside" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("how", ["a text file", "one bad page"])
+def test_a_damaged_embedding_cache_is_rebuilt_with_a_notice(tmp_path, how, caplog):
+    import logging
+
+    from feedback_assistant.embedding import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path)
+    vectors = {f"response {i} " + "x" * 200: np.full(384, i, np.float32) for i in range(200)}
+    cache.put_many("m", vectors)
+    _damage(tmp_path / "embeddings.sqlite", how)
+    with caplog.at_level(logging.WARNING, logger="feedback_assistant.embedding"):
+        got = cache.get_many("m", list(vectors))  # damaged: a miss, never an error that stops the run
+        cache.put_many("m", vectors)
+    assert len(got) < len(vectors)
+    assert "embedding cache" in caplog.text and "started again" in caplog.text
+    again = cache.get_many("m", list(vectors))
+    assert set(again) == set(vectors) and np.array_equal(
+        again["response 7 " + "x" * 200], vectors["response 7 " + "x" * 200]
+    )

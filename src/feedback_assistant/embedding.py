@@ -7,6 +7,7 @@ the Hugging Face hub switched off, and the cache lives in a local folder.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -163,6 +164,15 @@ def native_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+_log = logging.getLogger(__name__)
+
+
+def _is_damage(exc: Exception) -> bool:
+    """A damaged cache file (not merely a busy one)."""
+    text = str(exc).lower()
+    return any(x in text for x in ("malformed", "not a database", "file is encrypted", "disk image"))
+
+
 class EmbeddingCache:
     """An on-disk store of vectors keyed by (model name, normalised text), in one SQLite file.
 
@@ -177,12 +187,36 @@ class EmbeddingCache:
     def _key(model: str, text: str) -> str:
         return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.directory / "embeddings.sqlite", timeout=30)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("CREATE TABLE IF NOT EXISTS vec (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
     def _connect(self) -> sqlite3.Connection:
         self.directory.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.directory / "embeddings.sqlite", timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("CREATE TABLE IF NOT EXISTS vec (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
-        return con
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            self._rebuild(exc)
+            return self._open()
+
+    def _rebuild(self, exc: Exception) -> None:
+        """Start the cache again after damage: it holds only vectors the model recomputes (a notice, not an error)."""
+        for suffix in ("", "-wal", "-shm"):
+            (self.directory / f"embeddings.sqlite{suffix}").unlink(missing_ok=True)
+        _log.warning(
+            "The embedding cache in %s was damaged (%s) and has been started again; nothing is lost, the "
+            "responses are embedded anew.",
+            self.directory,
+            type(exc).__name__,
+        )
 
     def get_many(self, model: str, texts: list[str]) -> dict[str, np.ndarray]:
         """Return the cached vectors of those texts that are cached."""
@@ -198,6 +232,12 @@ class EmbeddingCache:
                 marks = ",".join("?" * len(chunk))
                 for k, v in con.execute(f"SELECT k, v FROM vec WHERE k IN ({marks})", chunk):
                     found[keys[k]] = np.frombuffer(v, dtype=np.float32)
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            con.close()
+            self._rebuild(exc)
+            return {}
         finally:
             con.close()
         return found
@@ -234,15 +274,20 @@ class EmbeddingCache:
         """Store vectors for texts (one transaction)."""
         if not items:
             return
-        con = self._connect()
-        try:
-            with con:
-                con.executemany(
-                    "INSERT OR REPLACE INTO vec (k, v) VALUES (?, ?)",
-                    [(self._key(model, t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in items.items()],
-                )
-        finally:
-            con.close()
+        rows = [(self._key(model, t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in items.items()]
+        for attempt in (1, 2):
+            con = self._connect()
+            try:
+                with con:
+                    con.executemany("INSERT OR REPLACE INTO vec (k, v) VALUES (?, ?)", rows)
+                return
+            except sqlite3.DatabaseError as exc:
+                if not _is_damage(exc) or attempt == 2:
+                    raise
+                con.close()
+                self._rebuild(exc)
+            finally:
+                con.close()
 
 
 class MiniLMEmbedder:

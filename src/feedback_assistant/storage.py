@@ -153,6 +153,7 @@ class Store:
         else:
             self._check_file()
             self.engine, self._owns_engine = make_engine(self.url), True
+            self._opening = True  # damage found while opening moves the file aside (see below)
             try:
                 self._upgrade()
             except StorageError:
@@ -168,6 +169,7 @@ class Store:
                     "file's folder is writable or that the database server is running, or pass --db with "
                     "another location."
                 ) from exc
+        self._opening = False
         self.role, self.plc = self._whoami()
         if self.plc:
             if teacher and teacher.strip() and teacher.strip() != self.role:
@@ -219,15 +221,20 @@ class Store:
         cfg = alembic_config(self.url)
         script = ScriptDirectory.from_config(cfg)
         heads = set(script.get_heads())
+        damage = None
         with self._read() as conn:
-            if self._path is not None and self._path.exists() and self._path.stat().st_size:
-                check = conn.exec_driver_sql("PRAGMA quick_check").scalars().all()
-                if check != ["ok"]:
-                    conn.rollback()
-                    conn.close()
-                    self.engine.dispose()
-                    raise move_aside(self._path, "SQLite's own check found damaged pages")
-            current = set(MigrationContext.configure(conn).get_current_heads())
+            try:
+                if self._path is not None and self._path.exists() and self._path.stat().st_size:
+                    if conn.exec_driver_sql("PRAGMA quick_check").scalars().all() != ["ok"]:
+                        damage = "SQLite's own check found damaged pages"
+                current = set(MigrationContext.configure(conn).get_current_heads())
+            except sa.exc.DatabaseError as exc:
+                if self._path is None or not is_damage(exc):
+                    raise
+                damage = "SQLite reports it malformed"
+        if damage:
+            self.engine.dispose()
+            raise move_aside(self._path, damage)
         if current == heads:
             return
         known = {rev.revision for rev in script.walk_revisions()}
@@ -283,7 +290,7 @@ class Store:
         try:
             yield
         except sa.exc.DatabaseError as exc:
-            if self._path is not None and is_damage(exc):
+            if self._path is not None and is_damage(exc) and not getattr(self, "_opening", False):
                 raise StorageError(
                     f"the history file {self._path} is damaged (SQLite reports it malformed); nothing more was "
                     "written to it. Close the app and run it again: the damaged file will be moved aside and "
