@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from feedback_assistant.reasoning_match import compute_evidence, reassign_across_answers
+from feedback_assistant.reasoning_match import _evidence, reassign_across_answers
 from feedback_assistant.records import UNGROUPED
 
 
@@ -14,52 +14,57 @@ def _blob(centre: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _two_answers(extra: np.ndarray) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    """Six responses chose "4" (near e0), six chose "6" (near e1), plus one extra response that chose "6"."""
+def _two_answers(
+    extra: np.ndarray, says: str = "so the answer is 4"
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Six responses chose "4" (near e0), six chose "6" (near e1), plus one extra response that chose "6" and
+    whose text ``says`` its answer (by default "4", the other chosen answer)."""
     rng = np.random.default_rng(0)
     d = 8
     e0, e1 = np.eye(d)[0], np.eye(d)[1]
     emb = np.vstack([_blob(e0, 6, rng), _blob(e1, 6, rng), extra[None, :] / np.linalg.norm(extra)])
     answers = ["4"] * 6 + ["6"] * 7
     labels = np.array([0] * 6 + [1] * 7)
-    texts = [f"response {chr(97 + i)}" for i in range(len(answers))]
+    texts = [f"response {chr(97 + i)}" for i in range(len(answers) - 1)] + [f"response z {says}"]
     return texts, emb, answers, labels
 
 
-def test_response_whose_neighbours_sit_under_another_answer_moves():
-    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
-    texts, emb, answers, labels = _two_answers(extra)
-    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+NEAR_4 = np.eye(8)[0] + 0.02 * np.eye(8)[2]
+
+
+def test_a_response_stating_the_other_answer_with_its_reasoning_moves():
+    texts, emb, answers, labels = _two_answers(NEAR_4)
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
     assert out[-1] == 0
-    assert conf[-1] >= 0.8
+    assert conf[-1] == 1.0  # (1 + all its neighbours under "4") / 2
     np.testing.assert_array_equal(out[:-1], labels[:-1])
 
 
 def test_borderline_response_stays():
-    extra = np.eye(8)[0] + np.eye(8)[1]  # halfway between the two answers
-    texts, emb, answers, labels = _two_answers(extra)
-    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    texts, emb, answers, labels = _two_answers(np.eye(8)[0] + np.eye(8)[1])  # halfway between the answers
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
     np.testing.assert_array_equal(out, labels)
     assert conf[-1] < 1.0
 
 
-@pytest.mark.parametrize("blocker", [{"min_margin": 5.0}, {"min_target_size": 7}],
-                         ids=["margin too small", "target group too small"])
-def test_a_threshold_blocks_a_move_the_vote_alone_would_make(blocker):
-    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
-    texts, emb, answers, labels = _two_answers(extra)
-    moved, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
-    assert not np.array_equal(moved, labels)  # without the threshold the vote moves the student
-    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8, **blocker)
+@pytest.mark.parametrize(
+    "blocker",
+    [{"min_stated_margin": 5.0}, {"min_stated_vote": 1.01}, {"min_target_size": 7}, {"min_stated_margin": None}],
+    ids=["margin too small", "too few neighbours there", "target group too small", "rule off"],
+)
+def test_a_threshold_blocks_a_move_the_statement_would_make(blocker):
+    texts, emb, answers, labels = _two_answers(NEAR_4)
+    moved, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
+    assert not np.array_equal(moved, labels)  # without the threshold the student moves
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, **blocker)
     np.testing.assert_array_equal(out, labels)
 
 
 def test_moves_into_the_subgroup_holding_its_neighbours():
-    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
-    texts, emb, answers, labels = _two_answers(extra)
+    texts, emb, answers, labels = _two_answers(NEAR_4)
     labels = labels.copy()
     labels[:6] = [5, 5, 5, 5, 5, 7]  # answer "4" already split into groups 5 and 7
-    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
     assert out[-1] == 5
 
 
@@ -67,16 +72,17 @@ def test_result_does_not_depend_on_row_order():
     rng = np.random.default_rng(3)
     d = 6
     emb = np.vstack([_blob(np.eye(d)[j], 7, rng, noise=0.4) for j in range(3)])
-    answers = [a for a in "ABC" for _ in range(7)]
+    options = ["10", "20", "30"]
+    answers = [a for a in options for _ in range(7)]
     labels = np.repeat([0, 1, 2], 7)
-    texts = [f"I added {i % 4} and {i % 3}" for i in range(len(answers))]
+    texts = [f"I added {i % 4} and {i % 3} so the answer is {options[(i // 7 + 1 + i % 2) % 3]}" for i in range(21)]
     emb[4] = emb[4 + 7]  # a duplicate pair under different answers creates a tie
-    out, conf = reassign_across_answers(texts, emb, answers, labels, min_vote=0.6, min_margin=0.0)
+    out, conf = reassign_across_answers(texts, emb, answers, labels, min_stated_margin=0.0, min_stated_vote=0.0)
+    assert not np.array_equal(out, labels)  # some move, so the order of the moves is tested
     for seed in range(5):
         perm = np.random.default_rng(seed).permutation(len(answers))
-        out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm],
-                                                [answers[i] for i in perm], labels[perm], min_vote=0.6,
-                                                min_margin=0.0)
+        out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm], [answers[i] for i in perm],
+                                                labels[perm], min_stated_margin=0.0, min_stated_vote=0.0)
         np.testing.assert_array_equal(out_p, out[perm])
         np.testing.assert_allclose(conf_p, conf[perm])
 
@@ -105,18 +111,19 @@ def test_response_stating_another_chosen_answer_with_matching_reasoning_moves():
 
 def test_stating_another_answer_is_not_enough_when_the_reasoning_matches_its_own():
     texts, emb, answers, labels = _fractions_class("a fifth of 120 is 24 so the answer is 72", False)
-    ev = compute_evidence(texts, emb, answers, labels)
+    ev = _evidence(texts, emb, answers, labels)
     assert ev.partitions[ev.stated[-1]] == "72" and ev.stated_margin[-1] < 0
     out, _ = reassign_across_answers(texts, emb, answers, labels)
     np.testing.assert_array_equal(out, labels)
 
 
-def test_reasoning_alone_moves_nobody_by_default():
+def test_reasoning_alone_moves_nobody():
     texts, emb, answers, labels = _fractions_class("120 divided by 5 is 24 and 24 times 3", True)
     out, _ = reassign_across_answers(texts, emb, answers, labels)
     np.testing.assert_array_equal(out, labels)
-    out, _ = reassign_across_answers(texts, emb, answers, labels, min_vote=0.8, min_margin=0.1)
-    assert out[-1] == 3
+    texts, emb, answers, labels = _two_answers(NEAR_4, says="")  # its neighbours all chose "4", it says nothing
+    out, _ = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
+    np.testing.assert_array_equal(out, labels)
 
 
 def test_stated_rule_is_row_order_invariant():
@@ -130,12 +137,12 @@ def test_stated_rule_is_row_order_invariant():
 
 
 def test_text_similarity_moves_a_response_the_embedding_alone_cannot_place(fake_embedder):
-    texts = ["I added the tops and added the bottoms"] * 4 + ["I multiplied across the numerators"] * 4 + [
-        "I added the tops and added the bottoms"]
+    texts = ["I added the tops and added the bottoms to get 5/7"] * 4 + ["I multiplied across to get 6/12"] * 4 + [
+        "I added the tops and added the bottoms to get 5/7"]
     answers = ["5/7"] * 4 + ["6/12"] * 5
     labels = np.array([0] * 4 + [1] * 5)
     emb = fake_embedder.encode(texts)
-    out, _ = reassign_across_answers(texts, emb, answers, labels, k=3, min_vote=0.8)
+    out, _ = reassign_across_answers(texts, emb, answers, labels, k=3)
     assert out[-1] == 0
     np.testing.assert_array_equal(out[:-1], labels[:-1])
 
@@ -145,7 +152,7 @@ def test_ungrouped_rows_are_left_alone_and_do_not_vote():
     texts, emb, answers, labels = _two_answers(extra)
     labels = labels.copy()
     labels[:6] = UNGROUPED  # nobody grouped under "4" any more: the extra response has nowhere to go
-    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0, min_vote=0.8)
+    out, conf = reassign_across_answers(texts, emb, answers, labels, text_weight=0.0)
     np.testing.assert_array_equal(out, labels)
     assert (conf[:6] == 0).all()
 
@@ -169,14 +176,13 @@ def test_tiny_classes(n):
     assert ((conf >= 0) & (conf <= 1)).all()
 
 
-def test_evidence_reports_the_vote_and_margin():
-    extra = np.eye(8)[0] + 0.02 * np.eye(8)[2]
-    texts, emb, answers, labels = _two_answers(extra)
-    ev = compute_evidence(texts, emb, answers, labels, k=5, text_weight=0.0)
+def test_evidence_reports_the_stated_answer_vote_and_margin():
+    texts, emb, answers, labels = _two_answers(NEAR_4)
+    ev = _evidence(texts, emb, answers, labels, k=5, text_weight=0.0)
     assert ev.partitions == ("4", "6")
-    assert ev.best_other[-1] == 0 and ev.other_share[-1] == 1.0
-    assert ev.margin[-1] > 0.5
-    assert ev.own_share[6] == 1.0 and ev.best_other[6] == -1  # its 5 neighbours all chose "6"
+    assert ev.stated[-1] == 0 and ev.stated_share[-1] == 1.0 and ev.stated_label[-1] == 0
+    assert ev.stated_margin[-1] > 0.5
+    assert ev.own_share[6] == 1.0 and ev.stated[6] == -1  # its 5 neighbours all chose "6"; it states nothing
 
 
 def test_mismatched_lengths_are_refused():

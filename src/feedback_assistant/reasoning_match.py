@@ -9,10 +9,10 @@ groups) and moves a response across answers only when the evidence is strong:
    numbers kept) and character 2-4 grams, fitted on the class itself.
 2. Its ``k`` nearest other responses (cosine; ties at the k-th similarity all count) vote for their answer,
    and its cosine to each answer's centroid is compared with its cosine to its own answer's (itself left out).
-3. By default it moves only when its text states another chosen answer as its final answer ("... so it's 72"
-   under option 24) and its reasoning is closer to that answer's centroid by a margin, with some neighbours
-   there too. Moving on the neighbour vote alone is available but off: measured on real classes (MAP, 10
-   questions, leave-one-question-out) it moved more students into wrong groups than it rescued, because a
+3. It moves only when its text states another chosen answer as its final answer ("... so it's 72" under
+   option 24) and its reasoning is closer to that answer's centroid by a margin, with some neighbours there
+   too. Moving on the neighbour vote alone was measured on real classes (MAP, 10 questions,
+   leave-one-question-out) and removed: it moved more students into wrong groups than it rescued, because a
    wrong answer's misconception reasoning uses the same numbers and words as the right answer's.
 
 Inside the target answer a response joins the group holding most of its neighbours (ties: the smallest id).
@@ -32,6 +32,7 @@ from sklearn.preprocessing import normalize
 
 from .answers import answers_match, extract_final_answer, normalise_answer
 from .records import UNGROUPED
+from .text import for_analysis
 
 _TIE_DECIMALS = 6
 _EXTRA_FOR_TIES = 8
@@ -44,27 +45,19 @@ class Evidence:
 
     Attributes:
         own_share: (n,) share of the response's neighbours that chose its own answer.
-        best_other: (n,) index into ``partitions`` of the other answer with most neighbour votes (-1: none).
-        other_share: (n,) share of neighbours in ``best_other``.
-        margin: (n,) cosine to ``best_other``'s centroid minus cosine to the own answer's centroid (self left
-            out; a response alone with its answer has own cosine 0).
-        target_label: (n,) group id inside ``best_other`` holding most of the response's neighbours.
         partition: (n,) index into ``partitions`` of the response's own answer (-1 when ungrouped).
         partition_size: (n_partitions,) grouped responses per answer.
         partitions: sorted answer keys.
         stated: (n,) index into ``partitions`` of the other answer the response's text states as its answer
             ("... so it's 72"), -1 when it states none, its own, or one nobody chose.
         stated_share: (n,) share of neighbours under ``stated``.
-        stated_margin: (n,) cosine to ``stated``'s centroid minus cosine to the own answer's centroid.
+        stated_margin: (n,) cosine to ``stated``'s centroid minus cosine to the own answer's centroid (self
+            left out; a response alone with its answer has own cosine 0).
         stated_label: (n,) group id inside ``stated`` holding most of the response's neighbours (its largest
             group when no neighbour is there).
     """
 
     own_share: np.ndarray
-    best_other: np.ndarray
-    other_share: np.ndarray
-    margin: np.ndarray
-    target_label: np.ndarray
     partition: np.ndarray
     partition_size: np.ndarray
     partitions: tuple[str, ...]
@@ -101,7 +94,7 @@ def reasoning_vectors(texts: list[str], embeddings: np.ndarray, text_weight: flo
     """
     emb = normalize(np.asarray(embeddings, dtype=np.float64))
     blocks = [sp.csr_matrix(emb * np.sqrt(1.0 - text_weight))]
-    cleaned = [" ".join(str(t).lower().split()) for t in texts]
+    cleaned = [" ".join(for_analysis(t).lower().split()) for t in texts]
     if text_weight > 0 and any(cleaned):
         for kwargs in ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"},
                        {"analyzer": "char_wb", "ngram_range": (2, 4)}):
@@ -147,9 +140,9 @@ def _neighbours(x: sp.csr_matrix, k: int, dense_cols: int, rows: np.ndarray | No
     return out
 
 
-def compute_evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labels: np.ndarray,
-                     k: int = 5, text_weight: float = 0.5, stated_only: bool = False) -> Evidence:
-    """The evidence ``reassign_across_answers`` decides on (exposed for benchmarks and the UI).
+def _evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labels: np.ndarray,
+              k: int = 5, text_weight: float = 0.5, stated_only: bool = False) -> Evidence:
+    """The evidence ``reassign_across_answers`` decides on.
 
     Args and shapes as in ``reassign_across_answers``; with ``stated_only`` the neighbour votes are computed
     only for responses that state another answer (the only ones the stated-answer rule can move), and the
@@ -164,10 +157,9 @@ def compute_evidence(texts: list[str], embeddings: np.ndarray, answers: list[str
     part = np.full(n, -1, dtype=int)
     part[grouped] = [pindex[keys[i]] for i in grouped]
     psize = np.bincount(part[grouped], minlength=len(partitions))
-    ev = Evidence(own_share=np.ones(n), best_other=np.full(n, -1, dtype=int), other_share=np.zeros(n),
-                  margin=np.full(n, -np.inf), target_label=labels.copy(), partition=part,
-                  partition_size=psize, partitions=partitions, stated=np.full(n, -1, dtype=int),
-                  stated_share=np.zeros(n), stated_margin=np.full(n, -np.inf), stated_label=labels.copy())
+    ev = Evidence(own_share=np.ones(n), partition=part, partition_size=psize, partitions=partitions,
+                  stated=np.full(n, -1, dtype=int), stated_share=np.zeros(n), stated_margin=np.full(n, -np.inf),
+                  stated_label=labels.copy())
     if len(partitions) < 2 or len(grouped) < 2:
         return ev
     x = reasoning_vectors([texts[i] for i in grouped], np.asarray(embeddings)[grouped], text_weight)
@@ -211,35 +203,20 @@ def compute_evidence(texts: list[str], embeddings: np.ndarray, answers: list[str
             else:
                 ev.stated_label[i] = largest[said]
         ev.own_share[i] = votes[gpart[r]]
-        others = [j for j in range(len(partitions)) if j != gpart[r] and votes[j] > 0]
-        if not others:
-            continue
-        best = max(others, key=lambda j: (votes[j], round(cos[r, j], _TIE_DECIMALS), -j))
-        ev.best_other[i] = best
-        ev.other_share[i] = votes[best]
-        ev.margin[i] = cos[r, best] - own_cos[r]
-        in_best = glab[nb][gpart[nb] == best]
-        vals, counts = np.unique(in_best, return_counts=True)
-        ev.target_label[i] = vals[np.argmax(counts)]  # np.unique sorts: ties go to the smallest id
     return ev
 
 
 def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: list[str],
                             labels: np.ndarray, *, k: int = 5, text_weight: float = 0.5,
                             min_stated_margin: float | None = 0.1, min_stated_vote: float = 0.2,
-                            min_vote: float | None = None, min_margin: float = 0.2,
                             min_target_size: int = 2, full_evidence_max: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Move responses whose reasoning clearly matches another answer's group into that group.
 
-    Two rules, both decided from the input grouping at once:
-
-    - stated answer (on by default): the text states as its final answer another answer that at least
-      ``min_target_size`` students chose ("I picked 24 but 120 / 5 = 24, x 3 = 72"), its reasoning is at
-      least ``min_stated_margin`` closer to that answer's centroid than to its own, and at least
-      ``min_stated_vote`` of its neighbours chose that answer.
-    - reasoning only (off by default, ``min_vote=None``): at least ``min_vote`` of its neighbours chose one
-      other answer and its reasoning is ``min_margin`` closer to that answer's centroid. On real classes this
-      rule moved more right-answer students into wrong groups than it rescued, so it is off unless asked for.
+    A response moves, decided from the input grouping at once, when its text states as its final answer
+    another answer that at least ``min_target_size`` students chose ("I picked 24 but 120 / 5 = 24, x 3 =
+    72"), its reasoning is at least ``min_stated_margin`` closer to that answer's centroid than to its own, and
+    at least ``min_stated_vote`` of its neighbours chose that answer. Reasoning alone never moves anyone: on
+    real classes a neighbour-vote rule moved more right-answer students into wrong groups than it rescued.
 
     Args:
         texts: the n responses' texts.
@@ -251,20 +228,16 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
         text_weight: share of the similarity from word / character TF-IDF (rest from the embedding).
         min_stated_margin: cosine margin the stated-answer rule needs; None turns the rule off.
         min_stated_vote: share of neighbours the stated-answer rule needs under the stated answer.
-        min_vote: share of neighbours the reasoning-only rule needs under one other answer; None turns it off.
-        min_margin: cosine margin the reasoning-only rule needs.
         min_target_size: the other answer must hold at least this many grouped responses.
-        full_evidence_max: above this many responses (and with the reasoning-only rule off), neighbour votes
-            are computed only for responses that state another answer; the others' confidence is NaN
-            ("not measured": keep the caller's own).
+        full_evidence_max: above this many responses, neighbour votes are computed only for responses that
+            state another answer; the others' confidence is NaN ("not measured": keep the caller's own).
 
     Returns:
         ``(labels, confidence)``: (n,) group ids after the moves (each one an input group id; inside the
         target answer a response joins the group holding most of its neighbours), and (n,) confidence in
         [0, 1]: for a kept response the share of its neighbours under its own answer (low = borderline, worth
         a look); for a response moved by its stated answer ``(1 + share of neighbours there) / 2`` (its own
-        words count as half the evidence); for a reasoning-only move the share of neighbours that moved it;
-        0 for ungrouped rows and 1 when there is nothing to compare with.
+        words count as half the evidence); 0 for ungrouped rows and 1 when there is nothing to compare with.
 
     Raises:
         ValueError: when texts, embeddings, answers and labels do not have one row per response.
@@ -278,17 +251,10 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
     conf = np.where(labels == UNGROUPED, 0.0, 1.0)
     if n == 0:
         return out, conf
-    stated_only = min_vote is None and n > full_evidence_max
-    ev = compute_evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight, stated_only=stated_only)
+    ev = _evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight,
+                   stated_only=n > full_evidence_max)
     grouped = labels != UNGROUPED
     conf[grouped] = ev.own_share[grouped]
-    if min_vote is not None:
-        has_other = ev.best_other >= 0
-        size = np.where(has_other, ev.partition_size[np.maximum(ev.best_other, 0)], 0)
-        move = (grouped & has_other & (ev.other_share >= min_vote) & (ev.margin >= min_margin)
-                & (size >= min_target_size))
-        out[move] = ev.target_label[move]
-        conf[move] = ev.other_share[move]
     if min_stated_margin is not None:
         has_said = ev.stated >= 0
         size = np.where(has_said, ev.partition_size[np.maximum(ev.stated, 0)], 0)
