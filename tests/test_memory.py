@@ -284,3 +284,17 @@ def test_examples_from_an_edited_result_keep_the_teachers_stem(tmp_path):
     assert all(e.text for e in examples)  # the blank response is not an example
     assert groups[0] == TaughtGroup(edited.groups[0].label, str(edited.groups[0].status), "Teacher's words", True)
     assert all(g.stem == "" for g in groups[1:])  # untouched drafts are not taught
+
+
+def test_with_answers_the_clusterers_groups_take_their_taught_names_one_each():
+    taught = TOPS[:3] + COMMON[:3]
+    memory = _memory(taught, ["tops"] * 3 + ["common"] * 3, answers=["2/5"] * 3 + ["5/6"] * 3,
+                     groups=[TaughtGroup("tops", "misconception"), TaughtGroup("common", "on target")])
+    new = TOPS[3:] + COMMON[3:] + TIMES
+    answers = ["2/5"] * 3 + ["5/6"] * 3 + ["1/6"] * len(TIMES)
+    co = carry_over(memory, new, _fake(new), answers, MisconceptionClusterer(reassign=False))
+    labels = co.clustering.labels
+    names = {g: t.label for g, t in co.taught.items()}
+    assert {names.get(g) for g in labels[:3]} == {"tops"} and {names.get(g) for g in labels[3:6]} == {"common"}
+    assert not set(labels[6:].tolist()) & set(co.taught)  # an answer nobody taught stays a new group
+    assert len(set(co.taught.values())) == len(co.taught)  # each taught group names one group at most
