@@ -29,6 +29,7 @@ def _sample_from_command_line() -> str | None:
     return known.sample or os.environ.get("FEEDBACK_ASSISTANT_SAMPLE") or None
 
 
+state.refresh_widgets()  # before any widget is drawn: widgets of edited questions show the new state
 state.offer_sample(_sample_from_command_line())
 ws = state.workspace()
 state.keep_in_url(ws)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from feedback_assistant import review
 from feedback_assistant.records import APPROVED, UNGROUPED
 from feedback_assistant_app import downloads, state
 
@@ -19,19 +20,27 @@ state.show_flash()
 
 stems = [(r, s) for r in ws.analysis.results for s in r.stems]
 waiting = [(r, s) for r, s in stems if s.state != APPROVED]
-if waiting:
-    overridden = {(r.question, row) for r in ws.analysis.results for row, _ in r.overrides}
-    empty = 0
-    for r, s in waiting:
-        for resp, lab in zip(r.responses, r.labels, strict=True):
-            if lab == s.group_id and (r.question, resp.row) not in overridden:
-                empty += 1
+held = [fb for r in ws.analysis.results for fb in review.feedback_rows(r) if not fb.approved]
+if waiting or held:
+    checks = sum(1 for fb in held if fb.state == review.CHECK)
     st.warning(
-        f"{len(waiting)} group feedback draft{'s are' if len(waiting) != 1 else ' is'} not approved yet, so "
-        f"{empty} student{'s' if empty != 1 else ''} would get an empty cell in the feedback file. "
-        "Approve them on the Feedback page first."
+        f"{len(held)} student{'s' if len(held) != 1 else ''} would get an empty cell in the feedback file: "
+        + (
+            f"{len(waiting)} group feedback draft{'s are' if len(waiting) != 1 else ' is'} not approved yet "
+            "(approve them on the Feedback page)"
+            if waiting
+            else "every group's feedback is approved"
+        )
+        + (
+            f"; {checks} student{'s are' if checks != 1 else ' is'} flagged “check these” (keep or move them on "
+            "the Groups page)."
+            if checks
+            else "."
+        )
     )
     st.page_link("pages/feedback.py", label="Go to Feedback", icon=":material/rate_review:")
+    if checks:
+        st.page_link("pages/groups.py", label="Go to Groups", icon=":material/workspaces:")
 else:
     st.success("All feedback is approved.")
 

@@ -6,36 +6,68 @@ import pandas as pd
 import streamlit as st
 
 from feedback_assistant import review
-from feedback_assistant.records import APPROVED, UNGROUPED
+from feedback_assistant.records import APPROVED, DRAFT, UNGROUPED
 from feedback_assistant_app import state
+from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
 
+APPROVE_ALL_KEY = "fb_approve_all"
 
-def _edit(qi: int, gid: int, key: str) -> None:
-    state.edit_text(qi, review.edit_stem, gid, key, empty="Feedback cannot be empty; the previous text was kept.")
+
+def _shown_key(ok_key: str) -> str:
+    return ok_key + ":shown"
+
+
+def _approval_clicked(ok_key: str) -> bool:
+    """True when the interaction being handled switched this Approved toggle on, or clicked "Approve all"."""
+    toggled_on = st.session_state.get(ok_key) is True and st.session_state.get(_shown_key(ok_key)) is False
+    return toggled_on or st.session_state.get(APPROVE_ALL_KEY) is True
+
+
+def _edit(qi: int, gid: int, key: str, ok_key: str) -> None:
+    """Save the typed text; an edited stem is a draft again, unless the same interaction approved it.
+
+    Typing in the box and then clicking its Approved toggle (or "Approve all") without clicking elsewhere first
+    sends both changes in one rerun, and their callbacks run in either order: the text keeps the approval.
+    """
+    approve = _approval_clicked(ok_key)
+    state.edit_text(
+        qi,
+        lambda result, group_id, text: review.edit_stem(result, group_id, text, approve=approve),
+        gid,
+        key,
+        empty="Feedback cannot be empty; the previous text was kept.",
+    )
 
 
 def _approve(qi: int, gid: int, key: str) -> None:
-    state.edit(qi, review.approve_stem, gid, bool(st.session_state[key]), keep=key)
+    state.edit(qi, review.approve_stem, gid, st.session_state.get(key) is True, keep=key)
 
 
 def _restore(qi: int, gid: int, drafted: str) -> None:
     state.edit(qi, review.edit_stem, gid, drafted)
 
 
-def _approve_all() -> None:
+def _approve_all(qi: int) -> None:
+    """Approve every draft of the question on screen (the teacher has them all in front of them)."""
     ws = st.session_state[state.WS_KEY]
-    count = 0
-    for qi, result in enumerate(ws.analysis.results):
-        new = result
-        for stem in result.stems:
-            if stem.state != APPROVED:
-                new = review.approve_stem(new, stem.group_id, True)
-                count += 1
-        if new is not result:
-            state.update(qi, new)
+    result = ws.analysis.results[qi]
+    waiting = [s.group_id for s in result.stems if s.state != APPROVED]
+    new = result
+    for gid in waiting:
+        new = review.approve_stem(new, gid, True)
+    if waiting:
+        state.update(qi, new)
+    others = sum(1 for i, r in enumerate(ws.analysis.results) for s in r.stems if i != qi and s.state != APPROVED)
     state.flash(
-        "success", f"Approved {count} draft{'s' if count != 1 else ''}. Next: tomorrow's groups, then Export."
+        "success",
+        f"Approved {len(waiting)} draft{'s' if len(waiting) != 1 else ''} for Q{qi + 1}."
+        + (
+            f" {others} draft{'s' if others != 1 else ''} of other questions still wait: pick a question in "
+            "the sidebar."
+            if others
+            else " Next: tomorrow's groups, then Export."
+        ),
     )
 
 
@@ -43,29 +75,29 @@ def _save_override(qi: int, row_key: str, text_key: str) -> None:
     row, text = st.session_state.get(row_key), str(st.session_state.get(text_key) or "").strip()
     if row is None:
         return
-    if state.edit(qi, review.set_override, row, text or None):
-        st.session_state[row_key] = row
+    if state.edit(qi, review.set_override, row, text or None, keep=row_key):
         state.flash("success", "Saved the feedback for this student." if text else "Override removed.")
 
 
 def _clear_override(qi: int, row_key: str) -> None:
     row = st.session_state.get(row_key)
-    if row is not None and state.edit(qi, review.set_override, row, None):
-        st.session_state[row_key] = row
+    if row is not None and state.edit(qi, review.set_override, row, None, keep=row_key):
         state.flash("success", "This student gets the group's feedback again.")
 
 
-def _stem_card(qi: int, gid: int, title: str, example: str | None, stem) -> None:
+def _stem_card(qi: int, gid: int, title: str, example: str | None, stem, readers: list) -> None:
+    """One group's feedback: the editable text, its approval, and what two of its students would read."""
     with st.container(border=True):
         st.markdown(title)
         if example:
-            st.caption("For example: “" + state.short(example, 160) + "”")
+            st.caption("For example: “" + md(state.short(example, 160)) + "”")
         text_key = state.init_widget(wkey(qi, "stem", gid), stem.text)
+        ok_key = state.init_widget(wkey(qi, "approved", gid), stem.state == APPROVED)
+        st.session_state[_shown_key(ok_key)] = st.session_state[ok_key]
         st.text_area(
-            "Feedback for this group", key=text_key, on_change=_edit, args=(qi, gid, text_key), height=110
+            "Feedback for this group", key=text_key, on_change=_edit, args=(qi, gid, text_key, ok_key), height=110
         )
         c1, c2 = st.columns([3, 1])
-        ok_key = state.init_widget(wkey(qi, "approved", gid), stem.state == APPROVED)
         c1.toggle(
             "Approved: students in this group get this",
             key=ok_key,
@@ -81,18 +113,48 @@ def _stem_card(qi: int, gid: int, title: str, example: str | None, stem) -> None
             )
         if stem.from_library:
             st.caption("Suggested from your misconception library.")
+        _readers(readers)
 
 
-def _preview(qi: int, result) -> None:
-    rows = [(r, text or "") for r, text in review.student_feedback(result)]
+def _readers(readers: list) -> None:
+    """What a few students of the group would read (their own answer and words filled in), and who is held back."""
+    usual = [fb for fb in readers if fb.state != review.CHECK and fb.text]
+    held = [fb for fb in readers if fb.state == review.CHECK]
+    lines = [f"**{md(state.who(fb.response))}** would read: {md(fb.text)}" for fb in usual[:2]]
+    if held:
+        lines.append(
+            f":material/flag: {len(held)} student{'s' if len(held) != 1 else ''} of this group "
+            f"({md(', '.join(state.who(fb.response) for fb in held[:4]))}{', …' if len(held) > 4 else ''}) "
+            "get a neutral “explain your thinking” message until you check them on the Groups page."
+        )
+    if lines:
+        st.caption("  \n".join(lines))
+
+
+_STATE_TEXT = {
+    APPROVED: "approved",
+    DRAFT: "draft: not sent until you approve it",
+    review.CHECK: "check: asked to explain until you decide (Groups page)",
+}
+
+
+def _preview(qi: int, result, rows) -> None:
+    """Every student's feedback exactly as it would be sent (``review.feedback_rows``, the one renderer)."""
     overridden = dict(result.overrides)
-    with st.expander(f"What each student will get ({len(rows)} students)"):
+    with st.expander(f"What each student will read ({len(rows)} students)", expanded=True):
+        st.caption(
+            "Only approved feedback is in the download. “{answer}” and “{own_words}” in a group's text are "
+            "filled in with each student's own answer and words, never a classmate's."
+        )
         table = pd.DataFrame(
             {
-                "Student": [state.who(r) for r, _ in rows],
-                "Response": [r.text for r, _ in rows],
-                "Feedback": [text for _, text in rows],
-                "Changed by you": ["yes" if r.row in overridden else "" for r, _ in rows],
+                "Student": [state.who(fb.response) for fb in rows],
+                "Response": [fb.response.text for fb in rows],
+                "Will read": [fb.text for fb in rows],
+                "State": [
+                    "your text for this student" if fb.response.row in overridden else _STATE_TEXT.get(fb.state, "")
+                    for fb in rows
+                ],
             }
         )
         st.dataframe(
@@ -102,13 +164,13 @@ def _preview(qi: int, result) -> None:
             column_config={
                 "Student": st.column_config.TextColumn(width="small"),
                 "Response": st.column_config.TextColumn(width="medium"),
-                "Feedback": st.column_config.TextColumn(width="large"),
-                "Changed by you": st.column_config.TextColumn(width="small"),
+                "Will read": st.column_config.TextColumn(width="large"),
+                "State": st.column_config.TextColumn(width="small"),
             },
         )
     with st.expander("Change the feedback for one student"):
         by_row = {r.row: r for r in result.responses}
-        row_key, text_key = wkey(qi, "override_row"), wkey(qi, "override_text")
+        row_key, text_key = state.init_widget(wkey(qi, "override_row"), None), wkey(qi, "override_text")
         st.selectbox(
             "Student",
             [r.row for r in result.responses],
@@ -120,7 +182,7 @@ def _preview(qi: int, result) -> None:
         chosen = st.session_state.get(row_key)
         if chosen is None:
             return
-        current = {r.row: t for r, t in rows}.get(chosen, "")
+        current = {fb.response.row: fb.text for fb in rows}.get(chosen, "")
         shown_key = wkey(qi, "override_for")
         if st.session_state.get(shown_key) != chosen:
             st.session_state[text_key] = overridden.get(chosen, current)
@@ -150,40 +212,54 @@ qi, result = state.current_question(ws)
 st.title("Feedback")
 state.show_flash()
 if result.question:
-    st.markdown(f"**Q{qi + 1}.** {result.question}")
+    st.markdown(f"**Q{qi + 1}.** {md(result.question)}")
 
-all_stems = [s for r in ws.analysis.results for s in r.stems]
-approved = sum(1 for s in all_stems if s.state == APPROVED)
+approved = sum(1 for s in result.stems if s.state == APPROVED)
+waiting = len(result.stems) - approved
 c1, c2 = st.columns([3, 1], vertical_alignment="center")
 c1.progress(
-    approved / len(all_stems) if all_stems else 1.0,
-    text=f"{approved} of {len(all_stems)} group feedback drafts approved"
-    + (f" (all {len(ws.analysis.results)} questions)" if len(ws.analysis.results) > 1 else ""),
+    approved / len(result.stems) if result.stems else 1.0,
+    text=f"{approved} of {len(result.stems)} group feedback drafts approved"
+    + (f" for Q{qi + 1}" if len(ws.analysis.results) > 1 else ""),
 )
-waiting = len(all_stems) - approved
 c2.button(
-    f"Approve all {waiting} drafts" if waiting else "All approved",
+    (f"Approve all {waiting} drafts" if waiting else "All approved")
+    + (f" of Q{qi + 1}" if len(ws.analysis.results) > 1 else ""),
     type="primary",
     icon=":material/done_all:",
-    key="fb_approve_all",
+    key=APPROVE_ALL_KEY,
     on_click=_approve_all,
+    args=(qi,),
     disabled=not waiting,
     width="stretch",
+    help="Approves the drafts shown on this page (this question only).",
 )
+if len(ws.analysis.results) > 1:
+    left = [
+        f"Q{i + 1}: {sum(1 for s in r.stems if s.state != APPROVED)}"
+        for i, r in enumerate(ws.analysis.results)
+        if i != qi and any(s.state != APPROVED for s in r.stems)
+    ]
+    if left:
+        st.caption("Drafts waiting on other questions (pick one in the sidebar): " + ", ".join(left) + ".")
 st.caption(
-    "Edit a draft, then approve it. A student's feedback is their group's approved text, unless you change "
-    "it for that student below."
+    "Edit a draft, then approve it. A student's feedback is their group's approved text, with {answer} and "
+    "{own_words} filled in from their own response, unless you change it for that student below."
 )
 
 stems = {s.group_id: s for s in result.stems}
+rendered = review.feedback_rows(result)
+readers: dict[int, list] = {}
+for fb in rendered:
+    readers.setdefault(fb.group_id, []).append(fb)
 for g in result.groups:
     if g.group_id in stems:
         title = (
-            f"**{g.label}** · {g.size} student{'s' if g.size != 1 else ''} · {state.status_text(g.status)}"
+            f"**{md(g.label)}** · {g.size} student{'s' if g.size != 1 else ''} · "
+            + state.status_shown(g.status, g.status_confirmed)
         )
-        _stem_card(
-            qi, g.group_id, title, g.representatives[0] if g.representatives else None, stems[g.group_id]
-        )
+        example = g.representatives[0] if g.representatives else None
+        _stem_card(qi, g.group_id, title, example, stems[g.group_id], readers.get(g.group_id, []))
 loose = [r for r, lab in zip(result.responses, result.labels, strict=True) if lab == UNGROUPED]
 if loose and UNGROUPED in stems:
     example = next((r.text for r in loose if not r.is_blank), None)
@@ -193,7 +269,8 @@ if loose and UNGROUPED in stems:
         f"**Not grouped or blank** · {len(loose)} student{'s' if len(loose) != 1 else ''} · check-in",
         example,
         stems[UNGROUPED],
+        readers.get(UNGROUPED, []),
     )
-_preview(qi, result)
+_preview(qi, result, rendered)
 
 st.page_link("pages/tomorrow.py", label="Next: tomorrow's groups", icon=":material/arrow_forward:")

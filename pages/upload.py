@@ -332,16 +332,10 @@ st.dataframe(
 
 chosen = questions
 if len(questions) > 1:
-    chosen = st.multiselect("Questions to analyse", questions, default=questions, key="up:questions")
-keys: dict[str, str] = {}
-with st.expander("Answer keys (optional) — the correct answer marks which group is on target"):
-    for i, q in enumerate(chosen):
-        label = f"Q{i + 1}: {state.short(q, 70)}" if q else "Correct answer"
-        value = st.text_input(
-            label, key=f"up:key:{hashlib.md5(str(q).encode()).hexdigest()[:10]}", placeholder="e.g. 1/3"
-        )
-        if value.strip():
-            keys[q] = value.strip()
+    # init_widget sends the list to the browser: a new file must not keep the previous file's questions.
+    pick_key = state.init_widget("up:questions", questions)
+    chosen = [q for q in st.multiselect("Questions to analyse", questions, key=pick_key) if q in questions]
+keys = _answer_keys(tickets, chosen)
 
 details = _details_form(tickets)
 if not chosen:
@@ -350,4 +344,6 @@ if not chosen:
 n_chosen = sum(1 for r in tickets.responses() if r.question in set(chosen))
 _memory_note(chosen, details)
 if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):
-    _analyse(tickets, list(chosen), keys, details, source["name"])
+    # The boxes above hold the answer key (prefilled from a key column): an emptied box means no key.
+    by_boxes = dataclasses.replace(tickets, columns=dataclasses.replace(tickets.columns, key=None))
+    _analyse(by_boxes, list(chosen), keys, details, source["name"])

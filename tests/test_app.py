@@ -13,7 +13,7 @@ from conftest import REPO, SAMPLES, FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
 from feedback_assistant import pipeline, review
-from feedback_assistant.records import APPROVED, MISCONCEPTION, ON_TARGET, UNGROUPED
+from feedback_assistant.records import APPROVED, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackAssistantError
 from feedback_assistant.tickets import read_tickets
 from feedback_assistant_app import downloads
 from feedback_assistant_app.state import WS_KEY, Workspace
@@ -132,6 +132,60 @@ def test_try_the_sample_loads_a_sample_file():
     assert at.button(key="up_go").label.startswith("Group the")
 
 
+TWO_QUESTIONS = (
+    b"Student,Email,Question,Response,Key\n"
+    b"Ana,ana@x.org,Which is larger: 3/8 or 3/5?,3/5 because fifths are bigger pieces,3/5\n"
+    b"Ana,ana@x.org,What is 1/2 + 1/4?,3/4 because 1/2 is 2/4,3/4\n"
+    b"Ben,ben@x.org,Which is larger: 3/8 or 3/5?,3/8 because 8 is bigger than 5,3/5\n"
+    b"Ben,ben@x.org,What is 1/2 + 1/4?,2/6 I added the tops and the bottoms,3/4\n"
+)
+
+
+def test_a_new_upload_after_the_sample_selects_the_new_files_questions():
+    """Issue 12, 5b: the sample's questions stayed selected after a new upload, and "Group" refused."""
+    at = open_app()
+    at.button(key="up_try_sample").click().run()
+    assert len(at.multiselect(key="up:questions").value) == 3
+    at.file_uploader(key="fa_uploader").set_value(("two.csv", TWO_QUESTIONS, "text/csv")).run()
+    assert not at.exception
+    picked = at.multiselect(key="up:questions")
+    assert picked.value == ["Which is larger: 3/8 or 3/5?", "What is 1/2 + 1/4?"]
+    # A browser keeps a widget's old choice unless the app sends it a new one (AppTest does not: it reads the
+    # server's value). The new file's questions must be sent, or the browser keeps showing the sample's.
+    assert picked.proto.set_value
+    assert at.button(key="up_go").label == "Group the 4 responses"
+    assert not at.warning
+
+
+def test_the_correct_answer_is_asked_per_question_and_prefilled_from_a_key_column():
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("two.csv", TWO_QUESTIONS, "text/csv")).run()
+    boxes = [t for t in at.text_input if t.key.startswith("up:key:")]
+    labels = [b.label.replace("\\", "") for b in boxes]  # labels are Markdown: the question is escaped
+    assert labels == ["Q1: Which is larger: 3/8 or 3/5?", "Q2: What is 1/2 + 1/4?"]
+    assert [b.value for b in boxes] == ["3/5", "3/4"]
+    assert "Prefilled from the column 'Key'" in texts(at.caption)
+
+
+def test_the_answer_boxes_go_into_the_analysis(monkeypatch):
+    """What the teacher types (or empties) in the boxes is the key; an emptied box is no key."""
+    seen = {}
+
+    def fake_analyze(tickets, **kwargs):
+        seen.update(kwargs, key_column=tickets.columns.key)
+        raise FeedbackAssistantError("stop here")
+
+    monkeypatch.setattr(pipeline, "analyze", fake_analyze)
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("two.csv", TWO_QUESTIONS, "text/csv")).run()
+    boxes = [t.key for t in at.text_input if t.key.startswith("up:key:")]
+    at.text_input(key=boxes[0]).input("3/5 ").run()
+    at.text_input(key=boxes[1]).input("").run()
+    at.button(key="up_go").click().run()
+    assert "stop here" in texts(at.error)
+    assert seen["keys"] == {"Which is larger: 3/8 or 3/5?": "3/5"} and seen["key_column"] is None
+
+
 @pytest.mark.model
 def test_upload_then_group_with_the_real_model_opens_the_groups_page():
     at = open_app(timeout=180)
@@ -191,7 +245,8 @@ def test_merge_two_groups(analysis):
     assert len(after.groups) == len(r.groups) - 1
     merged = next(g for g in after.groups if g.group_id == keep.group_id)
     assert merged.size == keep.size + other.size and merged.label == keep.label
-    assert f"Moved everyone in “{other.label}” into “{keep.label}”." in texts(at.toast)
+    toast = texts(at.toast).replace("\\", "")  # Markdown: the labels are escaped
+    assert f"Moved everyone in “{other.label}” into “{keep.label}”." in toast
     labels = [t.value for t in at.text_input if t.key.startswith("w:0:label:")]
     assert labels == [g.label for g in after.groups]
 
@@ -222,6 +277,111 @@ def test_move_one_response_to_another_group(analysis):
     assert sum(len(pg.rows) for pg in after.plan.groups) == len(after.responses)
 
 
+def test_after_a_rename_the_other_cards_move_to_the_renamed_group(analysis):
+    """Issue 12, 5c: after a rename, the other cards' "to" boxes kept the old name and Move failed with a
+    message showing internal ids."""
+    at = open_app(analysis, "groups")
+    a, b = result(at).groups[:2]
+    assert at.selectbox(key=f"w:0:move_to:{b.group_id}").value == a.group_id
+    at.text_input(key=f"w:0:label:{a.group_id}").input("counted the shaded part").run()
+    to = at.selectbox(key=f"w:0:move_to:{b.group_id}")
+    assert to.value == a.group_id and "counted the shaded part" in to.options
+    # the browser only drops the old name if the app sends the box its value again (AppTest reads the server)
+    assert to.proto.set_value and to.proto.raw_value == "counted the shaded part"
+    row = at.selectbox(key=f"w:0:move_row:{b.group_id}").value
+    at.button(key=f"w:0:move_go:{b.group_id}").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert "Response moved." in texts(at.toast)
+    assert row in next(g for g in result(at).groups if g.group_id == a.group_id).rows
+
+
+def test_after_a_merge_the_move_boxes_offer_only_groups_that_exist(analysis):
+    at = open_app(analysis, "groups")
+    a, b, c = result(at).groups[:3]
+    at.selectbox(key=f"w:0:move_to:{c.group_id}").set_value(b.group_id).run()
+    at.selectbox(key=f"w:0:merge_with:{a.group_id}").set_value(b.group_id).run()
+    at.button(key=f"w:0:merge_go:{a.group_id}").click().run()
+    to = at.selectbox(key=f"w:0:move_to:{c.group_id}")
+    ids = {g.group_id for g in result(at).groups}
+    assert b.group_id not in ids and to.value in ids | {UNGROUPED}
+    assert b.label not in to.options
+    at.button(key=f"w:0:move_go:{c.group_id}").click().run()
+    assert not at.exception and not at.error and "Response moved." in texts(at.toast)
+
+
+def test_statuses_without_a_key_are_shown_as_suggestions(analysis):
+    at = open_app(analysis, "groups")
+    r = result(at)
+    g = next(x for x in r.groups if not x.status_confirmed)
+    control = at.segmented_control(key=f"w:0:status:{g.group_id}")
+    assert control.value is None and f"suggested: {g.status}" in control.label
+    assert f"suggested: {g.status}" in texts(at.markdown)
+    at.segmented_control(key=f"w:0:status:{g.group_id}").set_value(g.status).run()
+    after = next(x for x in result(at).groups if x.group_id == g.group_id)
+    assert after.status_confirmed and at.segmented_control(key=f"w:0:status:{g.group_id}").label == "Status"
+    at.switch_page("pages/feedback.py").run()
+    others = [x for x in result(at).groups if not x.status_confirmed]
+    assert all(f"suggested: {x.status}" in texts(at.markdown) for x in others)
+
+
+def test_a_status_change_redrafts_and_takes_the_approval_back_and_says_so(analysis):
+    at = open_app(analysis, "feedback")
+    g = largest_group(result(at))
+    at.toggle(key=f"w:0:approved:{g.group_id}").set_value(True).run()
+    at.switch_page("pages/groups.py").run()
+    new = MISCONCEPTION if g.status != MISCONCEPTION else ON_TARGET
+    at.segmented_control(key=f"w:0:status:{g.group_id}").set_value(new).run()
+    assert "needs your approval again" in texts(at.warning)
+    at.switch_page("pages/feedback.py").run()
+    stem = next(s for s in result(at).stems if s.group_id == g.group_id)
+    assert stem.state != APPROVED and at.toggle(key=f"w:0:approved:{g.group_id}").value is False
+    assert at.text_area(key=f"w:0:stem:{g.group_id}").value == stem.text
+
+
+@pytest.fixture
+def flagged(analysis):
+    """The sample with one on-target member of Q1 who says they guessed: the tool flags them "check"."""
+    import dataclasses
+
+    from feedback_assistant import fit
+
+    r = analysis.results[0]
+    g = next(x for x in r.groups if x.status == ON_TARGET and x.size >= 3)
+    i = next(k for k, resp in enumerate(r.responses) if resp.row == g.rows[-1])
+    responses = list(r.responses)
+    responses[i] = dataclasses.replace(responses[i], text="I don't know, I just guessed")
+    conf = list(r.confidence)
+    conf[i] = 0.5
+    r = dataclasses.replace(r, responses=tuple(responses), confidence=tuple(conf))
+    assert fit.check_flags(r)[i]
+    return dataclasses.replace(analysis, results=(r, *analysis.results[1:])), g.group_id, responses[i]
+
+
+def test_groups_page_shows_check_these_and_keep_here_clears_the_flag(flagged):
+    from feedback_assistant_app.safe import md
+
+    analysis, gid, student = flagged
+    at = open_app(analysis, "groups")
+    shown = texts(at.markdown)
+    assert "Check these 1" in shown and md(student.student) in shown and "explain your thinking" in shown
+    tables = [d.value for d in at.dataframe if "Check" in d.value.columns]
+    table = next(t for t in tables if student.text in set(t["Response"]))
+    assert table.set_index("Response").loc[student.text, "Check"] == "check this student"
+    assert at.selectbox(key=f"w:0:move_row:{gid}").value == student.row, "flagged students come first in Move"
+    fb = {f.response.row: f for f in review.feedback_rows(result(at))}[student.row]
+    assert fb.state == review.CHECK and "explain your thinking" in fb.text
+
+    at.switch_page("pages/feedback.py").run()
+    assert "get a neutral “explain your thinking” message until you check them" in texts(at.caption)
+
+    at.switch_page("pages/groups.py").run()
+    at.button(key=f"w:0:keep:{student.row}").click().run()
+    assert not at.exception
+    assert "Check these" not in texts(at.markdown)
+    fb = {f.response.row: f for f in review.feedback_rows(result(at))}[student.row]
+    assert fb.state != review.CHECK and fb.group_id == gid
+
+
 def test_mark_a_group_on_target_or_not(analysis):
     at = open_app(analysis, "groups")
     g = largest_group(result(at))
@@ -244,15 +404,17 @@ def test_the_question_picker_switches_question(analysis):
 # --- feedback -----------------------------------------------------------------------------------------------
 
 
-def test_approve_all_drafts_approves_every_question(analysis):
+def test_approve_all_approves_the_question_on_screen_only(analysis):
     at = open_app(analysis, "feedback")
-    n = sum(len(r.stems) for r in analysis.results)
-    assert at.button(key="fb_approve_all").label == f"Approve all {n} drafts"
+    n = len(analysis.results[0].stems)
+    assert at.button(key="fb_approve_all").label == f"Approve all {n} drafts of Q1"
     at.button(key="fb_approve_all").click().run()
     assert not at.exception
-    assert all(s.state == APPROVED for r in work(at).analysis.results for s in r.stems)
+    assert all(s.state == APPROVED for s in result(at, 0).stems)
+    assert not any(s.state == APPROVED for i in (1, 2) for s in result(at, i).stems), "other questions untouched"
     assert all(t.value for t in at.toggle if t.key.startswith("w:0:approved:"))
     assert at.button(key="fb_approve_all").disabled
+    assert "Drafts waiting on other questions" in texts(at.caption) and "Q2:" in texts(at.caption)
 
 
 def test_edit_approve_and_unapprove_one_stem(analysis):
@@ -268,6 +430,64 @@ def test_edit_approve_and_unapprove_one_stem(analysis):
     at.button(key=f"w:0:restore:{gid}").click().run()
     stem = next(s for s in result(at).stems if s.group_id == gid)
     assert stem.text == stem.drafted
+
+
+@pytest.mark.parametrize("which", [0, -1])
+def test_typing_a_draft_then_clicking_approved_at_once_keeps_the_text_and_the_approval(analysis, which):
+    """Issue 12, 5a: typing in a draft and clicking its Approved toggle without clicking elsewhere first sends
+    both changes in one rerun; that crashed (KeyError on the toggle's key) and lost the approval."""
+    at = open_app(analysis, "feedback")
+    gid = result(at).groups[which].group_id
+    at.text_area(key=f"w:0:stem:{gid}").input("Compare the size of one piece first.")
+    at.toggle(key=f"w:0:approved:{gid}").set_value(True)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    stem = next(s for s in result(at).stems if s.group_id == gid)
+    assert (stem.text, stem.state) == ("Compare the size of one piece first.", APPROVED)
+    assert at.toggle(key=f"w:0:approved:{gid}").value is True
+    assert at.text_area(key=f"w:0:stem:{gid}").value == "Compare the size of one piece first."
+    others = [s for s in result(at).stems if s.group_id != gid]
+    assert not any(s.state == APPROVED for s in others)
+
+
+def test_typing_a_draft_then_clicking_approve_all_keeps_the_text_and_approves_it(analysis):
+    at = open_app(analysis, "feedback")
+    gid = result(at).groups[0].group_id
+    at.text_area(key=f"w:0:stem:{gid}").input("Check which part is shaded.")
+    at.button(key="fb_approve_all").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    stem = next(s for s in result(at).stems if s.group_id == gid)
+    assert (stem.text, stem.state) == ("Check which part is shaded.", APPROVED)
+    assert all(s.state == APPROVED for s in result(at).stems)
+
+
+def test_editing_an_approved_draft_makes_it_a_draft_again(analysis):
+    at = open_app(analysis, "feedback")
+    gid = result(at).groups[0].group_id
+    at.toggle(key=f"w:0:approved:{gid}").set_value(True).run()
+    at.text_area(key=f"w:0:stem:{gid}").input("A new text the teacher has not approved yet.").run()
+    stem = next(s for s in result(at).stems if s.group_id == gid)
+    assert stem.state != APPROVED and at.toggle(key=f"w:0:approved:{gid}").value is False
+
+
+def test_the_feedback_page_shows_what_each_student_will_read(analysis):
+    at = open_app(analysis, "feedback")
+    rows = review.feedback_rows(result(at))
+    table = at.dataframe[-1].value
+    assert list(table["Will read"]) == [fb.text for fb in rows]
+    assert list(table["Response"]) == [fb.response.text for fb in rows]
+    assert set(table["State"]) <= {
+        "approved", "draft: not sent until you approve it", "check: asked to explain until you decide (Groups page)"
+    }
+    first = next(fb for fb in rows if fb.state != review.CHECK and fb.text)
+    assert "would read" in texts(at.caption) and state_md(first.text) in texts(at.caption)
+
+
+def state_md(text: str) -> str:
+    from feedback_assistant_app.safe import md
+
+    return md(text)
 
 
 def test_per_student_override_and_preview(analysis):
@@ -329,24 +549,46 @@ def test_export_offers_every_download_and_warns_about_unapproved_drafts(analysis
     assert "not approved yet" in texts(at.warning)
     keys = {b.key for b in at.get("download_button")}
     assert {"ex_feedback", "ex_handout", "ex_rosters", "ex_plan"} <= keys
-    at.switch_page("pages/feedback.py").run()
-    at.button(key="fb_approve_all").click().run()
+    approve_every_question(at)
     at.switch_page("pages/export.py").run()
-    assert not at.warning and "All feedback is approved." in texts(at.success)
     ws = work(at)
+    rendered = [fb for r in ws.analysis.results for fb in review.feedback_rows(r)]
+    flagged = [fb for fb in rendered if fb.state == review.CHECK]
+    if flagged:  # flagged students wait for the teacher: the page says so, and who
+        assert f"{len(flagged)} student" in texts(at.warning) and "check these" in texts(at.warning)
+    else:
+        assert not at.warning and "All feedback is approved." in texts(at.success)
     import pandas as pd
 
-    feedback = pd.read_csv(io.BytesIO(downloads.feedback_csv(ws)), encoding="utf-8-sig")
-    assert len(feedback) == 90 and feedback["feedback"].astype(str).str.strip().ne("").all()
+    feedback = pd.read_csv(io.BytesIO(downloads.feedback_csv(ws)), encoding="utf-8-sig", keep_default_na=False)
+    assert len(feedback) == 90
+    sent = [fb.text if fb.approved else "" for fb in rendered]
+    assert list(feedback["feedback"]) == sent, "the download holds exactly the approved, per-student text"
     r = ws.analysis.results[0]
     g = largest_group(r)
-    stem = next(s.text for s in r.stems if s.group_id == g.group_id)
-    names = {x.row: x.student for x in r.responses}
-    mine = feedback[
-        (feedback["question"] == r.question) & feedback["student"].isin([names[x] for x in g.rows])
-    ]
-    assert (mine["feedback"] == stem).all()
     assert "<html" in downloads.handout(ws) and g.label in downloads.handout(ws)
+
+
+def test_the_feedback_download_holds_approved_text_only(analysis):
+    import pandas as pd
+
+    at = open_app(analysis, "feedback")
+    gid = result(at).groups[0].group_id
+    at.toggle(key=f"w:0:approved:{gid}").set_value(True).run()
+    feedback = pd.read_csv(io.BytesIO(downloads.feedback_csv(work(at))), encoding="utf-8-sig", keep_default_na=False)
+    approved = {fb.response.row: fb.text for fb in review.feedback_rows(result(at)) if fb.approved}
+    assert approved, "one approved group"
+    filled = feedback[feedback["feedback"] != ""]
+    assert len(filled) == len(approved) and set(filled["feedback"]) == set(approved.values())
+
+
+def approve_every_question(at: AppTest) -> None:
+    """Click "Approve all" on the Feedback page of each question in turn (it approves one question)."""
+    for qi in range(len(work(at).analysis.results)):
+        at.session_state["fa_question"] = qi
+        at.switch_page("pages/feedback.py").run()
+        at.button(key="fb_approve_all").click().run()
+        assert not at.exception, [e.value for e in at.exception]
 
 
 # --- the session and the history ----------------------------------------------------------------------------

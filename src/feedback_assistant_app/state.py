@@ -38,6 +38,7 @@ QUESTION_KEY = "fa_question"
 QUESTION_PICK_KEY = "fa_question_pick"
 SESSION_PARAM = "session"
 WIDGET_PREFIX = "w:"
+RESET_KEY = "fa_widget_reset"
 SHELF_SIZE = 20  # working sessions kept in memory for page reloads (older ones reopen from the history)
 
 
@@ -341,9 +342,32 @@ def init_widget(key: str, value) -> str:
 
 
 def reset_widgets(question: int | None = None, keep: str | None = None) -> None:
-    """Forget widget values (of one question, or all) so they show the current state on the next draw."""
-    prefix = WIDGET_PREFIX if question is None else wkey(question) + ":"
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k != keep]:
+    """Forget widget values (of one question, or all) so they show the current state on the next draw.
+
+    The values are forgotten when the next draw starts (``refresh_widgets``), not now: one interaction can run
+    several callbacks in one rerun (typing in a box and then clicking a toggle sends both changes at once), and
+    a callback that runs after an edit must still find its own widget's value.
+
+    Args:
+        question: index of the question whose widgets to forget; None for every question.
+        keep: a widget key not to forget (the widget that made the edit already shows the new value).
+    """
+    st.session_state.setdefault(RESET_KEY, []).append((question, keep))
+
+
+def refresh_widgets() -> None:
+    """Forget the widget values that edits since the last draw asked to reset (call before any widget is drawn).
+
+    A widget whose callback made an edit keeps its value; every other widget of an edited question is drawn
+    again from the current state (``init_widget`` sends that value to the browser, so no stale choice stays
+    on screen).
+    """
+    pending = st.session_state.pop(RESET_KEY, None)
+    if not pending:
+        return
+    kept = {keep for _, keep in pending if keep}
+    prefixes = tuple(WIDGET_PREFIX if q is None else wkey(q) + ":" for q, _ in pending)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes) and k not in kept]:
         del st.session_state[key]
 
 
@@ -351,7 +375,12 @@ def reset_widgets(question: int | None = None, keep: str | None = None) -> None:
 
 
 def require_analysis() -> Workspace:
-    """The workspace, or a pointer to the Upload page and a stop when nothing is analysed yet."""
+    """The workspace, or a pointer to the Upload page and a stop when nothing is analysed yet.
+
+    Called at the top of a page, before its widgets: also applies the widget resets edits asked for
+    (``refresh_widgets``; ``app.py`` does it too, but a page run on its own, as in AppTest, starts here).
+    """
+    refresh_widgets()
     ws = workspace()
     if ws is None:
         st.info("Nothing to show yet: upload an exit ticket first.")
@@ -385,6 +414,12 @@ _STATUS_TEXT = {
 def status_text(status: str) -> str:
     """A group status as the teacher reads it."""
     return _STATUS_TEXT.get(status, str(status))
+
+
+def status_shown(status: str, confirmed: bool) -> str:
+    """A group status as shown next to the group: marked as the tool's suggestion until a key or the teacher
+    confirmed it (e.g. "suggested: on target")."""
+    return status_text(status) if confirmed else f":material/help_outline: suggested: {status}"
 
 
 def who(response: Response) -> str:
