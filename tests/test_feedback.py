@@ -7,7 +7,6 @@ from feedback_assistant.feedback import (
     CHECK_IN_TEXT,
     CHECK_TEXT,
     EXPLAIN,
-    EXTENSION,
     MISCONCEPTION_KIND,
     OWN_WORDS,
     checkin_stem,
@@ -19,7 +18,7 @@ from feedback_assistant.feedback import (
     quote,
 )
 from feedback_assistant.labelling import DONT_KNOW_LABEL
-from feedback_assistant.records import DRAFT, MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group
+from feedback_assistant.records import DRAFT, MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group, StemKind
 
 
 def group(
@@ -85,7 +84,7 @@ def test_checking_question_names_a_misconception_in_the_groups_words():
 def test_on_target_stem_asks_an_extension_question_that_fits_the_answer():
     g = group(ON_TARGET, "1/3", ["3/9 simplifies to 1/3"], label="1/3 — simplifies")
     stem = draft_stem(g)
-    assert stem.kind == EXTENSION
+    assert stem.kind == StemKind.EXTENSION
     assert "Now try" in stem.text and "3/9 simplifies" not in stem.text
     assert "show 1/3 another way" in fill(stem.text, "i simplified 3/9 to 1/3", "1/3")
     assert "decimal" in extension_question("1/3")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compare import NOT_GROUPED
-from .records import UNGROUPED, QuestionResult
+from .records import NOT_GROUPED, UNGROUPED, QuestionResult
 
-_STATUS_COLOURS = {"misconception": "#d95f02", "unclear": "#7570b3", "on target": "#1b9e77", "not grouped": "#999999"}
+_STATUS_COLOURS = {"misconception": "#d95f02", "unclear": "#7570b3", "on target": "#1b9e77", NOT_GROUPED: "#999999"}
 
 
 def heatmap(comparison):
@@ -167,7 +166,7 @@ def group_sizes_chart(result: QuestionResult):
     ]
     n_ungrouped = sum(1 for lab in result.labels if lab == UNGROUPED)
     if n_ungrouped:
-        rows.append({"group": NOT_GROUPED, "size": n_ungrouped, "status": "not grouped"})
+        rows.append({"group": NOT_GROUPED, "size": n_ungrouped, "status": NOT_GROUPED})
     data = pd.DataFrame(rows, columns=["group", "size", "status"])
     return (
         alt.Chart(data)

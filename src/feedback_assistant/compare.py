@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .records import MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, NotFoundError
+from .records import MISCONCEPTION, NOT_GROUPED, ON_TARGET, UNCLEAR, UNGROUPED, NotFoundError
 
 DEFAULT_SIMILARITY = 0.8
-NOT_GROUPED = "Not grouped"
 _STATUS_ORDER = {MISCONCEPTION: 0, UNCLEAR: 1, ON_TARGET: 2, "": 3}
 
 

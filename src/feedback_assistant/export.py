@@ -32,6 +32,7 @@ from .planning import student_name
 from .records import (
     APPROVED,
     DRAFT,
+    NOT_GROUPED,
     RETEACH,
     UNGROUPED,
     Analysis,
@@ -47,8 +48,8 @@ STATE_COLUMN = "state"
 FEEDBACK_STATES = (APPROVED, DRAFT, CHECK)
 
 BLANK_LABEL = "blank"
-NOT_GROUPED_LABEL = "not grouped"
-UNGROUPED_ROW_LABEL = "not grouped / blank"
+NOT_GROUPED_LABEL = NOT_GROUPED
+UNGROUPED_ROW_LABEL = f"{NOT_GROUPED} / blank"
 N_REPRESENTATIVES = 3
 
 

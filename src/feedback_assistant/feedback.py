@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from .labelling import DONT_KNOW_LABEL, display_text, tokens
-from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group
+from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group, StemKind
 
-EXTENSION = "extension"
-MISCONCEPTION_KIND = "misconception"
-EXPLAIN = "explain"
+# Stem kinds under their short names (``StemKind`` in records.py is the one definition).
+MISCONCEPTION_KIND = StemKind.MISCONCEPTION
+EXPLAIN = StemKind.EXPLAIN
 
 ANSWER = "{answer}"
 """Placeholder: the student's own answer ("your answer" when they gave none)."""
@@ -258,7 +258,7 @@ def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
     if group.status == ON_TARGET:
         return (
             f"{lead} — that reasoning works. Now try: {extension_question(ans, group.question, shown=ANSWER)}",
-            EXTENSION,
+            StemKind.EXTENSION,
         )
     if group.status == MISCONCEPTION:
         check = checking_question(ans, key, group.representatives, group.question, shown=ANSWER)
