@@ -151,10 +151,11 @@ def decode(data: bytes, label: str) -> str:
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
     else:
-        text = _utf8(data) or _utf16_without_bom(data)
-        if text is None:
+        found = _utf8(data) or _utf16_without_bom(data)
+        if found is None:
             _refuse_binary(data, label)
-            text = _legacy(data, label)
+            found = _legacy(data, label)
+        text = found
     return text.lstrip("\ufeff").replace("\x00", "")
 
 
@@ -283,7 +284,9 @@ def _encoding_name(encoding: str) -> str:
     return _NAMES.get(encoding, encoding.replace("_", "-").upper())
 
 
-def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+def _cp1252_bytes(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Decoding error handler: each byte that is not UTF-8 read as Windows-1252 (an undefined one kept as is)."""
+    assert isinstance(error, UnicodeDecodeError)
     bad = error.object[error.start : error.end]
     return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
 

@@ -136,7 +136,7 @@ def _pandas_grid(text: str, sep: str, width: int) -> pd.DataFrame:
                 header=None,
                 names=range(max(width, 1)),
                 index_col=False,  # a wider row is an error here, never moved into the index
-                dtype=str,
+                dtype=object,  # one block of Python str: cheap to scan; ``table`` gives the columns pandas' str
                 na_filter=False,
                 keep_default_na=False,
                 skip_blank_lines=False,
@@ -379,7 +379,7 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
         raise TicketFormatError(f"{label} is empty — export the responses again and upload the new file.")
     last = len(counts) - 1 - int(np.argmax(counts[::-1] > 0))
     first = _header_row(counts)
-    has_data = filled[first + 1 : last + 1].any(axis=0)
+    has_data = np.asarray(filled[first + 1 : last + 1].any(axis=0))
     header_cells = [str(v).strip() for v in grid.iloc[first].tolist()]
     body = grid.iloc[first + 1 : last + 1].reset_index(drop=True)
     merged = _merged_headers(sheet, first, header_cells) if sheet else {}

@@ -155,9 +155,14 @@ def _words(text: str) -> float:
     return len(text.split()) + sum(1 for ch in text if "\u3040" <= ch <= "\u9fff") / 2
 
 
+def _cols(*names: str | None) -> set[str]:
+    """The named columns, leaving out roles that are absent (None)."""
+    return {n for n in names if n}
+
+
 def norm(header: str) -> str:
     """A header compared with the synonym lists: lower case, punctuation and camelCase split to spaces."""
-    h = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(header))
+    h = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(header)[:1000])  # no synonym or flag is longer
     h = re.sub(r"[^\w\s]|_", " ", h.lower())
     return " ".join(h.split())
 
@@ -269,14 +274,14 @@ class People:
 
 def people_and_dates(facts: ColumnFacts, chosen: dict[str, str], taken: set[str]) -> People:
     student = chosen.get("student_col") or _student(facts, taken)
-    section = chosen.get("section_col") or _section(facts, taken | {student} - {None})
-    date = chosen.get("date_col") or facts.by_header(DATE, taken | {student, section} - {None})
+    section = chosen.get("section_col") or _section(facts, taken | _cols(student))
+    date = chosen.get("date_col") or facts.by_header(DATE, taken | _cols(student, section))
     return People(student, section, date)
 
 
 def _student(facts: ColumnFacts, taken: set[str]) -> str | None:
     rank = {s: i for i, s in enumerate(STUDENT)}
-    hits = []
+    hits: list[tuple[float, str]] = []
     for c in facts.names:
         n, st = facts.norm[c], facts.stats(c)
         if c in taken or not st.filled:
@@ -361,12 +366,12 @@ def _is_wide(facts: ColumnFacts) -> bool:
 
 def long_columns(facts: ColumnFacts, chosen: dict[str, str], question: str | None, label: str) -> ColumnMap:
     """The role of each column of a long table (one row per student per question)."""
-    taken = {question} - {None}
+    taken = _cols(question)
     key = chosen.get("key_col") or _key(facts, taken)
-    taken |= {key} - {None}
-    people = people_and_dates(facts, chosen, taken | {chosen.get("response_col"), chosen.get("answer_col")} - {None})
-    taken |= {v for v in (people.student, people.section, people.date) if v}
-    response = chosen.get("response_col") or _long_response(facts, taken | {chosen.get("answer_col")} - {None}, label)
+    taken |= _cols(key)
+    people = people_and_dates(facts, chosen, taken | _cols(chosen.get("response_col"), chosen.get("answer_col")))
+    taken |= _cols(people.student, people.section, people.date)
+    response = chosen.get("response_col") or _long_response(facts, taken | _cols(chosen.get("answer_col")), label)
     answer = chosen.get("answer_col") or _long_answer(facts, response, taken | {response})
     return ColumnMap(
         response=response,
