@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -25,57 +24,13 @@ from feedback_assistant.storage import Store
 
 TESTS = Path(__file__).resolve().parent
 
-WORKER = textwrap.dedent('''
-    """Save tickets and approve stems in a loop (the app's save path), printing each approval after it returned."""
-    import dataclasses, sys
-    sys.path.insert(0, {tests!r})
-    from storage_helpers import QUESTION, make_analysis
-    from feedback_assistant.records import APPROVED
-    from feedback_assistant.storage import Store
-
-    url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    store = Store(url, teacher=f"Teacher {{name}}")
-    if len(sys.argv) > 4:  # kill this process at the Nth SQL statement from here on: always inside a save
-        import os, signal
-        from sqlalchemy import event
-        kill_at, seen = int(sys.argv[4]), [0]
-
-        @event.listens_for(store.engine, "after_cursor_execute")
-        def _count(*_args):
-            seen[0] += 1
-            if seen[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-    print("OPEN", flush=True)
-    for i in range(rounds):
-        plan = {{"tops": 3, "bigger": 2, "right": 3}}
-        analysis = make_analysis(name, plan, prefix=f"{{name}}-{{i}}-", seed=i)
-        [ticket] = store.save_analysis(analysis, date="2026-11-20").values()
-        print("TICKET", ticket, flush=True)
-        result, version = analysis.results[0], 0
-        for stem in analysis.results[0].stems:
-            text = f"{{name}} round {{i}} group {{stem.group_id}}: approved"
-            stems = tuple(
-                dataclasses.replace(s, text=text, state=APPROVED) if s.group_id == stem.group_id else s
-                for s in result.stems
-            )
-            result = dataclasses.replace(result, stems=stems)
-            version = store.save_result(ticket, result, version=version)
-            print("APPROVED", ticket, stem.group_id, text, flush=True)
-    print("DONE", flush=True)
-''')
+WORKER = TESTS / "crash_worker.py"  # saves exactly as the app does, reporting each save after it returned
 
 
-def _worker(tmp_path: Path) -> Path:
-    path = tmp_path / "worker.py"
-    path.write_text(WORKER.format(tests=str(TESTS)))
-    return path
-
-
-def _start(worker: Path, url: str, name: str, rounds: int, kill_at: int | None = None) -> subprocess.Popen:
+def _start(url: str, name: str, rounds: int, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    extra = [] if kill_at is None else [str(kill_at)]
     return subprocess.Popen(
-        [sys.executable, str(worker), url, name, str(rounds), *extra],
+        [sys.executable, str(WORKER), url, name, "approve", str(rounds), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -132,9 +87,8 @@ def _approved_in_store(url: str) -> dict[tuple[int, int], str]:
 @pytest.mark.parametrize("kill_after", [7, 30])
 def test_sigkill_while_saving_loses_no_reported_approval(db_url, tmp_path, kill_after):
     """SIGKILL the worker after ``kill_after`` approvals, while it is in the middle of saving more."""
-    worker = _worker(tmp_path)
     Store(db_url).close()  # schema in place, so the kill lands in the save loop, not in the migration
-    proc = _start(worker, db_url, "K", rounds=1000)
+    proc = _start(db_url, "K", 1000)
     lines = []
     try:
         while sum(x.startswith("APPROVED") for x in lines) < kill_after:
@@ -165,9 +119,8 @@ def test_sigkill_while_saving_loses_no_reported_approval(db_url, tmp_path, kill_
 @pytest.mark.parametrize("kill_at", [45, 230])
 def test_sigkill_inside_a_transaction_rolls_it_back_whole(db_url, tmp_path, kill_at):
     """The worker SIGKILLs itself right after its ``kill_at``-th SQL statement, i.e. inside a save."""
-    worker = _worker(tmp_path)
     Store(db_url).close()
-    proc = _start(worker, db_url, "S", rounds=1000, kill_at=kill_at)
+    proc = _start(db_url, "S", 1000, "--kill-statement", str(kill_at))
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err
     tickets, approvals = _reported(out.splitlines())
@@ -181,11 +134,28 @@ def test_sigkill_inside_a_transaction_rolls_it_back_whole(db_url, tmp_path, kill
     assert set(saved) - set(approvals) == set()
 
 
+@pytest.mark.parametrize("point", ["begin", "bump", "stem", "commit", "acked"])
+def test_sigkill_at_five_points_of_an_edit_loses_no_acknowledged_edit(db_url, point):
+    """SIGKILL inside the 6th edit (``save_result``, the app's write path) at each point of its transaction."""
+    Store(db_url).close()
+    proc = _start(db_url, "P", 1000, "--kill-point", f"{point}:6")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    tickets, approvals = _reported(out.splitlines())
+    assert len(approvals) == 5  # the 6th never returned
+    _check_intact(db_url)
+    saved = _approved_in_store(db_url)
+    assert {k: saved.get(k) for k in approvals} == approvals  # 0 acknowledged edits lost
+    extra = set(saved) - set(approvals)
+    # The killed edit is all or nothing: absent unless it had committed (killed after COMMIT, before reporting).
+    assert extra == (set() if point != "acked" else {(max(tickets), 1)})  # edit 6 = group 1 of ticket 2
+    assert all(t.n_responses == 9 for t in _tickets(db_url))
+
+
 def test_two_processes_writing_at_once_do_not_corrupt_the_store(db_url, tmp_path):
     """Two app sessions save and approve into the same (new) store at the same time."""
-    worker = _worker(tmp_path)
     rounds = 6
-    procs = [_start(worker, db_url, name, rounds) for name in ("A", "B")]
+    procs = [_start(db_url, name, rounds) for name in ("A", "B")]
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
