@@ -343,6 +343,7 @@ if not chosen:
     st.stop()
 n_chosen = sum(1 for r in tickets.responses() if r.question in set(chosen))
 _memory_note(chosen, details)
+resources.model_picker()
 if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):
     # The boxes above hold the answer key (prefilled from a key column): an emptied box means no key.
     by_boxes = dataclasses.replace(tickets, columns=dataclasses.replace(tickets.columns, key=None))

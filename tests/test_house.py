@@ -283,3 +283,30 @@ def test_status_values_are_enum_members_that_equal_their_words(fake_embedder):
     r = pipeline.analyze(read_tickets(SAMPLE), embedder=fake_embedder).results[0]
     assert all(isinstance(g.status, Status) for g in r.groups)
     assert Status.ON_TARGET == "on target" and np.str_("on target") == Status.ON_TARGET
+
+
+def test_the_upload_page_offers_a_school_model_and_uses_it(tiny_models, monkeypatch):
+    from feedback_assistant_app.resources import MODEL_KEY
+    from feedback_assistant_app.state import WS_KEY
+
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_MODELS", str(tiny_models))
+    monkeypatch.delenv(embedding.MODEL_ENV, raising=False)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.file_uploader(key="fa_uploader").set_value(("ticket.csv", TICKET, "text/csv")).run()
+    picker = at.selectbox(key=MODEL_KEY)
+    assert picker.options == ["all-MiniLM-L6-v2 (bundled)", "models/tiny"] and picker.value == ""
+    picker.set_value("models/tiny").run()
+    at.button(key="up_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[WS_KEY].analysis.results[0].vectors.shape[1] == 16  # the tiny model's vectors
+
+
+def test_without_school_models_the_upload_page_shows_no_model_setting(tmp_path, monkeypatch):
+    from feedback_assistant_app.resources import MODEL_KEY
+
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_MODELS", str(tmp_path / "models"))
+    at = AppTest.from_file(APP, default_timeout=10)
+    at.run()
+    at.file_uploader(key="fa_uploader").set_value(("ticket.csv", TICKET, "text/csv")).run()
+    assert not [s for s in at.selectbox if s.key == MODEL_KEY]

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from feedback_assistant.embedding import MODEL_ENV, MiniLMEmbedder
+from feedback_assistant.embedding import MODEL_ENV, MiniLMEmbedder, local_models
 
 PARTS_KEY = "pipeline_parts"
 """``st.session_state`` key of a dict of parts (``embedder``, ``clusterer``, ``labeller``, ``drafter``,
@@ -32,6 +32,25 @@ def model_choice() -> str:
     """The model for this session: the Upload page's choice, else ``$FEEDBACK_ASSISTANT_MODEL``, else bundled."""
     chosen = st.session_state.get(MODEL_KEY)
     return chosen if chosen is not None else os.environ.get(MODEL_ENV, "")
+
+
+def model_picker() -> None:
+    """The Upload page's model setting; shown only when ``models/`` holds a school's own model folder."""
+    choices = local_models()
+    if not choices:
+        return
+    options = ["", *choices]
+    start = model_choice()
+    index = options.index(start) if start in options else 0
+    kwargs = {} if MODEL_KEY in st.session_state else {"index": index}
+    st.selectbox(
+        "Sentence model",
+        options,
+        key=MODEL_KEY,
+        format_func=lambda m: m or "all-MiniLM-L6-v2 (bundled)",
+        help="Your school's models are the folders in models/ (see models/README.md). Each keeps its own cache.",
+        **kwargs,
+    )
 
 
 def embedder() -> Any:
