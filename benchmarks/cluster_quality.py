@@ -397,7 +397,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hdbscan", action="store_true",
                     help="run only the two hdbscan jobs (PLC-scale grouping, GLOSH 'read these first'), each "
                          "tuned leave-one-question-out, beside today's path")
+    ap.add_argument("--check-flag", action="store_true",
+                    help="run only the 'check these' flag table (issue 12): precision, recall and share of a class "
+                         "flagged, leave-one-question-out, on map and synthetic (benchmarks/check_flag.py)")
     args = ap.parse_args(argv)
+    if args.check_flag:  # the check flag's own benchmark (thresholds tuned leave-question-out)
+        import check_flag
+
+        ds = args.dataset if args.dataset in ("map", "synthetic") else "all"
+        return check_flag.main(["--dataset", ds, "--seeds", str(2 if args.quick else args.seeds)])
     sizes_arg = "30" if args.quick and args.sizes == "30,150,all" else args.sizes
     sizes = [None if s == "all" else int(s) for s in sizes_arg.split(",")]
     seeds = list(range(2 if args.quick else args.seeds))
