@@ -7,6 +7,7 @@ import streamlit as st
 
 from feedback_assistant import fit, review
 from feedback_assistant.records import APPROVED, NOT_GROUPED, ON_TARGET, UNGROUPED
+from feedback_assistant.text import analysis_notices
 from feedback_assistant_app import pictures, state
 from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
@@ -249,6 +250,8 @@ st.caption(
     + (f"; {len(ungrouped)} not grouped" if ungrouped else "")
     + (f". Answer key: {md(result.key)}" if result.key else ". No answer key: statuses are suggestions.")
 )
+for note in analysis_notices([result]):  # responses over the length limit, responses in another language
+    st.info(md(note), icon=":material/translate:")
 
 if result.learned_from:
     carried = sum(g.carried_over for g in result.groups)

@@ -20,6 +20,7 @@ from .text import LATEX_FRAC_SHORT as _FRAC_SHORT
 from .text import LATEX_OPS as _LATEX_OPS
 from .text import LATEX_TEXT_CMD as _TEXT_CMD
 from .text import LATEX_WRAPPERS as _LATEX_WRAPPERS
+from .text import ends
 
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*\.?\d*|\.\d+)(?![\d.])")
 _TRAILING = " .,;:!?'\""
@@ -163,7 +164,7 @@ def extract_final_answer(text: str) -> str | None:
     Returns:
         the normalised final answer, or None.
     """
-    s = normalise_answer(text)
+    s = normalise_answer(ends(text))  # a long response: its beginning and end
     if not s:
         return None
     s = _INLINE_WORD_NUMBER.sub(lambda m: str(_UNITS[m.group(1)]), s)

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _progress_bar(stream=sys.stderr, min_total: int = 100):
     """A text progress bar for long runs (shown only when there are at least ``min_total`` items)."""
-    state = {"stage": None}
+    state: dict[str, str | None] = {"stage": None}
 
     def show(done: int, total: int, stage: str) -> None:
         if total < min_total:
@@ -140,6 +140,10 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         max_group_size=args.max_group_size,
         memory=None if args.no_memory else _open_memory(args),
     )
+    from .text import analysis_notices
+
+    for note in analysis_notices(analysis.results):  # responses over the length limit, other languages
+        print(f"Note: {note}")
     with output_folder(args.out, names=OUTPUT_FILES.values(), inputs=[path]) as staging:
         written = write_outputs(analysis, staging)  # all files complete before any replaces the old ones
     saved = "" if args.no_save else _save(analysis, args)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .records import FeedbackAssistantError
+from .text import fold_spaces, for_analysis
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -100,8 +101,9 @@ def default_cache_dir() -> Path:
 
 
 def normalise_text(text: str) -> str:
-    """The form under which two responses count as the same text: trimmed, inner white space folded."""
-    return " ".join(str(text).split())
+    """The form under which a response is embedded and cached: its first ``text.MAX_RESPONSE_CHARS`` characters
+    (the model reads ~256 tokens anyway; a longer text only costs time), trimmed, inner white space folded."""
+    return fold_spaces(for_analysis(text))
 
 
 def bundled_model_path() -> str:
@@ -333,7 +335,10 @@ class MiniLMEmbedder:
             return BUNDLED_DIM
         model = load_model(self.model_path, self.dtype)
         ask = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(ask())
+        dim = ask()
+        if dim is None:
+            raise ModelUnavailableError(f"The model in '{self.model_path}' does not say how long its vectors are.")
+        return int(dim)
 
     def _cache(self) -> EmbeddingCache | None:
         if self.cache is False:

@@ -34,6 +34,7 @@ from fractions import Fraction
 
 from .labelling import DONT_KNOW_LABEL, display_text, tokens
 from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group, StemKind
+from .text import for_analysis
 
 # Stem kinds under their short names (``StemKind`` in records.py is the one definition).
 MISCONCEPTION_KIND = StemKind.MISCONCEPTION
@@ -87,7 +88,7 @@ def quote(text: str, around: str = "", max_words: int = MAX_QUOTE_WORDS) -> str:
     Returns:
         the quote, with "…" where words were cut.
     """
-    words = display_text(text).strip(" \"'“”").split()
+    words = display_text(for_analysis(text)).strip(" \"'“”").split()
     if len(words) <= max_words:
         return " ".join(words).rstrip(".")
     start = 0

@@ -41,6 +41,7 @@ from .records import (
     StemDrafter,
     StemKind,
 )
+from .text import language_flags
 
 if TYPE_CHECKING:
     from .library import LibraryEntry, MisconceptionLibrary
@@ -159,17 +160,26 @@ def _keys_by_question(
     return found
 
 
+def groupable(responses: Sequence[Response]) -> list[int]:
+    """Positions of the responses to group: not blank, and not written in another language than most of the class
+    (``text.language_flags``). Those stay "Not grouped" for the teacher to read: a Spanish answer is never merged
+    by accident into a group of English ones."""
+    flags = language_flags([r.text for r in responses])
+    return [i for i, r in enumerate(responses) if not r.is_blank and not flags[i]]
+
+
 def group_question(
     question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Group one question's non-blank responses; blank ones are ``UNGROUPED`` with confidence 0.
+    """Group one question's non-blank responses; blank ones (and those in another language than most of the
+    class, see ``groupable``) are ``UNGROUPED`` with confidence 0.
 
     Returns:
         ``(labels, confidence)``, each of shape (len(responses),).
     """
     labels = np.full(len(responses), UNGROUPED, dtype=int)
     confidence = np.zeros(len(responses), dtype=float)
-    filled = [i for i, r in enumerate(responses) if not r.is_blank]
+    filled = groupable(responses)
     if not filled:
         return labels, confidence
     answers = [responses[i].answer for i in filled]
@@ -199,7 +209,7 @@ def _group_with_memory(
 
     labels = np.full(len(responses), UNGROUPED, dtype=int)
     confidence = np.zeros(len(responses), dtype=float)
-    filled = [i for i, r in enumerate(responses) if not r.is_blank]
+    filled = groupable(responses)
     if not filled:
         return labels, confidence, {}
     answers = [responses[i].answer for i in filled]

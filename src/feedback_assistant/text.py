@@ -64,6 +64,16 @@ def for_analysis(text: str) -> str:
     return text if len(text) <= MAX_RESPONSE_CHARS else text[:MAX_RESPONSE_CHARS]
 
 
+def ends(text: str) -> str:
+    """A response's beginning and end, ``MAX_RESPONSE_CHARS`` characters in all (a stated answer is at its end),
+    for the answer finder; a shorter response whole."""
+    text = str(text)
+    if len(text) <= MAX_RESPONSE_CHARS:
+        return text
+    half = MAX_RESPONSE_CHARS // 2
+    return text[:half] + " \n " + text[-half:]
+
+
 def long_response_notice(texts: Iterable[str]) -> str | None:
     """The notice for responses over ``MAX_RESPONSE_CHARS`` characters, naming the limit; None when there are none."""
     n = sum(1 for t in texts if len(str(t)) > MAX_RESPONSE_CHARS)
@@ -152,13 +162,13 @@ def stem(token: str) -> str:
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the is are was were and because of to it that this i you my they we not it's don't didn't "
                     "with have has so but if then what would be than".split()),
-    "es": frozenset("el la los las es son que porque de del y en un una se por con para lo pero más como no "
-                    "al su sus le yo tiene fue está hay".split()),
+    # Only words that are not also English words or maths letters ("a", "as", "no", "do", "y", "die", "um").
+    "es": frozenset("el la los las es son que porque de del en un una se por para lo pero más como "
+                    "al su sus le yo tiene fue está".split()),
     "fr": frozenset("le la les est sont que parce de du des et en un une se par avec pour pas ce qui il je "
                     "au aux sur dans c'est".split()),
-    "pt": frozenset("o a os as é são que porque de do da dos das e em um uma se por com para não mais como "
-                    "no na eu ele".split()),
-    "de": frozenset("der die das ist sind und weil nicht ein eine zu mit von den dem ich es auf für auch".split()),
+    "pt": frozenset("os é são que porque de da dos das em uma se por para não mais como na eu ele".split()),
+    "de": frozenset("der das ist sind und weil nicht ein eine zu mit von den dem ich es auf für auch".split()),
     "vi": frozenset("là và của có không em tôi các những một này được vì nên thì cho với nhưng mà đã".split()),
 }
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
@@ -255,6 +265,22 @@ def language_notice(flags: Sequence[str | None]) -> str | None:
         f"({which}): {'they were' if n != 1 else 'it was'} left out of the groups so it is not merged by accident. "
         "Read them yourself, or move one into a group."
     )
+
+
+def analysis_notices(results: Sequence) -> list[str]:
+    """What the teacher should know about an analysed ticket's text: responses over the length limit, and per
+    question the responses left out of the groups because they are in another language than most of the class.
+
+    Args:
+        results: the ``QuestionResult``s of an analysis (anything with ``.responses`` holding ``.text``).
+    """
+    texts = [[r.text for r in res.responses] for res in results]
+    out = [n] if (n := long_response_notice(t for ts in texts for t in ts)) else []
+    for i, ts in enumerate(texts):
+        note = language_notice(language_flags(ts))
+        if note:
+            out.append(f"Q{i + 1}: {note}" if len(texts) > 1 else note)
+    return out
 
 
 # --- names -------------------------------------------------------------------------------------------------------
