@@ -40,16 +40,15 @@ def model_picker() -> None:
     if not choices:
         return
     options = ["", *choices]
-    start = model_choice()
-    index = options.index(start) if start in options else 0
-    kwargs = {} if MODEL_KEY in st.session_state else {"index": index}
+    if MODEL_KEY not in st.session_state:
+        start = model_choice()
+        st.session_state[MODEL_KEY] = start if start in options else ""
     st.selectbox(
         "Sentence model",
         options,
         key=MODEL_KEY,
         format_func=lambda m: m or "all-MiniLM-L6-v2 (bundled)",
         help="Your school's models are the folders in models/ (see models/README.md). Each keeps its own cache.",
-        **kwargs,
     )
 
 
