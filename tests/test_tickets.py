@@ -487,3 +487,41 @@ def test_questions_that_mention_name_or_class_are_still_questions():
     t = read_tickets(text.encode(), filename="x.csv")
     assert (t.columns.student, t.columns.section) == ("What is your full name?", "What class are you in?")
     assert t.questions() == ["Name the organelle that makes energy", "Which class of animals is a frog?"]
+
+
+# ------------------------------------------------------------------------------- title rows (issue 14)
+
+
+def test_title_rows_above_a_csv_header_are_skipped_and_reported():
+    text = (
+        "Exit ticket,,\r\nTeacher:,Ms. Rivera,\r\n,,\r\nStudent,Period,Response\r\n"
+        "Ana,P3,it is half\r\nBen,P3,a third of it\r\n"
+    )
+    t = read_tickets(text.encode(), filename="x.csv")
+    assert (t.columns.student, t.columns.section, t.columns.response) == ("Student", "Period", "Response")
+    assert t.frame["Student"].tolist() == ["Ana", "Ben"]
+    assert t.notices == ("2 title rows above the column names skipped.",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Student,,,,Response\nAna,a,b,c,it is half\nBen,d,e,f,a third\n",  # blank header cells over data
+        "Student,Response\nAna,it is half,extra\nBen,a third,extra\n",  # rows wider than the header
+        "Kid,Thoughts\nAna,it is half of the pizza\nBen,a third of the whole\n",  # words the reader does not know
+    ],
+)
+def test_the_first_row_stays_the_header_without_a_title_block(text):
+    t = read_tickets(text.encode(), filename="x.csv")
+    assert t.frame.iloc[:, 0].tolist() == ["Ana", "Ben"]
+    assert t.notices == ()
+
+
+def test_missing_column_error_never_shows_a_students_row():
+    text = "235791,Wesley A.,P1,it is half of it\n235792,Maria B.,P2,a third of the whole\n"
+    with pytest.raises(TicketFormatError) as info:
+        read_tickets(text.encode(), filename="x.csv", response_col="Answer")
+    message = str(info.value)
+    assert message.startswith("Column 'Answer' was not found, and the first row does not look like a header row")
+    for value in ("235791", "Wesley", "P1", "half"):
+        assert value not in message

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .records import TicketFormatError
-from .roles import STUDENT, norm
+from .roles import STUDENT, is_column_name, norm
 
 MAX_ROWS = 250_000
 """Most data rows (students x tickets) read from one file."""
@@ -378,7 +378,7 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
     if not counts.any():
         raise TicketFormatError(f"{label} is empty — export the responses again and upload the new file.")
     last = len(counts) - 1 - int(np.argmax(counts[::-1] > 0))
-    first = _header_row(counts)
+    first = _header_row(grid, filled, counts)
     has_data = np.asarray(filled[first + 1 : last + 1].any(axis=0))
     header_cells = [str(v).strip() for v in grid.iloc[first].tolist()]
     body = grid.iloc[first + 1 : last + 1].reset_index(drop=True)
@@ -407,17 +407,30 @@ def _filled(cells: np.ndarray) -> np.ndarray:
     return filled
 
 
-def _header_row(counts: np.ndarray) -> int:
-    """The header: the first non-empty row about as wide as the rows below it (title rows above it skipped)."""
-    filled = np.flatnonzero(counts > 0)
-    for k, i in enumerate(filled[:_TITLE_ROWS]):
-        below = counts[filled[k + 1 : k + 11]]
-        if not len(below):
-            return int(i)
-        typical = float(np.median(below))
-        if typical < 2 or (counts[i] >= 2 and counts[i] >= 0.5 * typical):
-            return int(i)
-    return int(filled[0])
+def _header_row(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray) -> int:
+    """The header row: the first non-empty row, unless a title block sits above the column names.
+
+    A title block is a few rows above a row that names columns as forms do (Student, Name, Response,
+    Timestamp...), each title row short (at most 3 cells, from column A on, fewer than the header has) and naming
+    no column itself: a merged "Period 3 exit ticket" row, "Teacher: Ms. Rivera". Anything else is the header, as
+    it always was.
+    """
+    rows = np.flatnonzero(counts > 0)
+    for k, j in enumerate(rows[:_TITLE_ROWS]):
+        cells = [str(v) for v in grid.iloc[j].tolist()]
+        if counts[j] >= 2 and any(is_column_name(c) for c in cells):
+            titles = rows[:k]
+            if all(_title_like(grid, filled, counts, i, counts[j]) for i in titles):
+                return int(j)
+            break
+    return int(rows[0])
+
+
+def _title_like(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray, i: int, header_width: int) -> bool:
+    cols = np.flatnonzero(filled[i])
+    from_a = len(cols) > 0 and int(cols[-1]) == len(cols) - 1
+    names = any(is_column_name(str(v)) for v in grid.iloc[i].tolist())
+    return from_a and counts[i] <= 3 and counts[i] < header_width and (counts[i] == 1 or not names)
 
 
 def _merged_headers(sheet: Sheet, header: int, cells: list[str]) -> dict[int, list[int]]:

@@ -85,6 +85,7 @@ _EXPLAIN = re.compile(
     r"\b(explain\w*|why|reason\w*|justif\w*|how do you know|how did you|show your (work|thinking)"
     r"|because|what made you)\b"
 )
+_KNOWN = frozenset(QUESTION + RESPONSE + ANSWER + KEY + STUDENT + SECTION + DATE) | META
 _CANVAS_ITEM = re.compile(r"^(\d+):\s*(.*)$", re.DOTALL)
 _DATE_RE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}.*)?$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)%?$")
@@ -155,6 +156,11 @@ def _words(text: str) -> float:
     return len(text.split()) + sum(1 for ch in text if "\u3040" <= ch <= "\u9fff") / 2
 
 
+def is_column_name(text: str) -> bool:
+    """Whether a cell reads as a column name forms and gradebooks use (Student, Name, Response, Timestamp...)."""
+    return bool(text.strip()) and norm(text) in _KNOWN
+
+
 def _cols(*names: str | None) -> set[str]:
     """The named columns, leaving out roles that are absent (None)."""
     return {n for n in names if n}
@@ -197,7 +203,7 @@ class ColumnFacts:
 
     def looks_like_header(self) -> bool:
         """Whether the names read as column names, not as a student's row (numbers, dates, emails, names)."""
-        known = set(QUESTION + RESPONSE + ANSWER + KEY + STUDENT + SECTION + DATE) | META
+        known = _KNOWN
         shown = [c for c in self.names if not re.fullmatch(r"Column \d+( \(\d+\))?", c)]
         if any(_NUMBER_RE.match(c.strip()) or _DATE_RE.match(c.strip()) or _EMAIL_RE.match(c.strip()) for c in shown):
             return False
