@@ -81,7 +81,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_teach_parser(sub)
     add_share_parser(sub)
+    ap = sub.add_parser(
+        "approve",
+        help="approve feedback from a reviewed feedback_drafts.csv: writes feedback.csv (approved text only)",
+        description="Open feedback_drafts.csv in a spreadsheet, edit any feedback, set 'state' to approved for what "
+        "may go to students, save it as CSV, then run this. feedback.csv is written beside it with approved text "
+        "only; when analyze saved the analysis, the approvals are saved there too.",
+    )
+    ap.add_argument("drafts", help="the folder analyze wrote, or the reviewed feedback_drafts.csv itself")
+    ap.add_argument("--db", help="database URL (default: the one analyze saved to)")
+    ap.add_argument("--no-save", action="store_true", help="only write feedback.csv; leave the history as it is")
+    ap.set_defaults(handler=approve_command)
     return parser
+
+
+def approve_command(args) -> int:
+    """Run ``approve``: reviewed drafts -> feedback.csv (approved only) and the saved analysis."""
+    from .approval import approve_folder
+
+    done = approve_folder(args.drafts, db=args.db, save=not args.no_save)
+    saved = (
+        f" Saved the approvals of {done.questions_saved} question(s) to your history." if done.questions_saved else ""
+    )
+    missed = (
+        f" {done.unmatched} approved student(s) could not be matched to one saved student (same name twice?): "
+        "approve them in the app." if done.unmatched else ""
+    )
+    print(
+        f"Approved feedback for {done.approved} of {done.total} student responses; wrote {done.feedback_path}."
+        f"{saved}{missed}"
+    )
+    return EXIT_OK
 
 
 def analyze_command(args, *, embedder=None, **parts) -> int:
@@ -201,7 +231,10 @@ def _save(analysis, args) -> str:
 
     date = args.date or dt.date.today().isoformat()
     with Store(args.db, teacher=args.teacher) as store:  # --teacher, else the login (a PLC server: the role)
-        store.save_analysis(analysis, section=args.section, date=date, topic=args.topic)
+        tickets = store.save_analysis(analysis, section=args.section, date=date, topic=args.topic)
+        from .approval import remember_saved  # so `approve` on this folder updates the saved analysis
+
+        remember_saved(args.out, db=args.db, teacher=store.teacher, tickets=tickets)
         return f" Saved to {store.teacher}'s history."
 
 
