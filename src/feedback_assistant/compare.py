@@ -22,10 +22,17 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .records import MISCONCEPTION, NOT_GROUPED, ON_TARGET, UNCLEAR, UNGROUPED, NotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .storage import Store
+    from .storage_records import GroupRecord
 
 DEFAULT_SIMILARITY = 0.8
 _STATUS_ORDER = {MISCONCEPTION: 0, UNCLEAR: 1, ON_TARGET: 2, "": 3}
@@ -89,9 +96,9 @@ class Comparison:
     viewer: str | None
     sections: tuple[str, ...]
     rows: tuple[AlignedMisconception, ...]
-    prevalence: object
-    counts: object
-    trend: object
+    prevalence: pd.DataFrame
+    counts: pd.DataFrame
+    trend: pd.DataFrame
     examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
 
     def shared(self) -> list[str]:
@@ -107,7 +114,7 @@ def _compatible(a: str, b: str) -> bool:
     return {a, b} != {ON_TARGET, MISCONCEPTION}
 
 
-def resolve_question(store, question: str) -> str:
+def resolve_question(store: Store, question: str) -> str:
     """The saved question meant by ``question``: exact text, else the one saved question containing it.
 
     Raises:
@@ -128,7 +135,7 @@ def resolve_question(store, question: str) -> str:
     raise NotFoundError(f"no saved exit ticket asks {question!r}. Saved questions are: {listed}")
 
 
-def resolve_topic(store, topic: str) -> str:
+def resolve_topic(store: Store, topic: str) -> str:
     """The saved topic meant by ``topic``; tags match whatever their case ("5.nf.1" is "5.NF.1").
 
     Raises:
@@ -145,14 +152,16 @@ def resolve_topic(store, topic: str) -> str:
 
 
 class _Row:
-    def __init__(self):
-        self.groups: list = []
+    """Groups aligned as one misconception, with their running centroid."""
+
+    def __init__(self) -> None:
+        self.groups: list[GroupRecord] = []
         self.label_keys: set[str] = set()
         self.tqs: set[tuple[int, str]] = set()
         self.centroid: np.ndarray | None = None
         self.weight = 0.0
 
-    def add(self, g: dict) -> None:
+    def add(self, g: GroupRecord) -> None:
         self.groups.append(g)
         self.label_keys.add(_label_key(g.label))
         self.tqs.add((g.ticket_id, g.question))
@@ -177,7 +186,7 @@ class _Row:
         return votes.most_common(1)[0][0]
 
 
-def align(groups: list, similarity: float = DEFAULT_SIMILARITY) -> list[list]:
+def align(groups: list[GroupRecord], similarity: float = DEFAULT_SIMILARITY) -> list[list[GroupRecord]]:
     """Put groups that are the same misconception together (see the module docstring).
 
     Args:
@@ -213,9 +222,9 @@ def align(groups: list, similarity: float = DEFAULT_SIMILARITY) -> list[list]:
     return [r.groups for r in rows]
 
 
-def _section_names(records: list) -> dict[tuple[str, str], str]:
+def _section_names(records: list[GroupRecord]) -> dict[tuple[str, str], str]:
     """(teacher, section) -> display name; the teacher is added when two teachers share a section name."""
-    owners = defaultdict(set)
+    owners: defaultdict[str, set[str]] = defaultdict(set)
     for r in records:
         owners[r.section].add(r.teacher)
     return {
@@ -225,7 +234,7 @@ def _section_names(records: list) -> dict[tuple[str, str], str]:
 
 
 def compare(
-    store,
+    store: Store,
     *,
     question: str | None = None,
     topic: str | None = None,
@@ -248,8 +257,31 @@ def compare(
         NotFoundError: the question or topic is not in the history, or neither was given and the history
             holds several questions.
     """
-    import pandas as pd
+    question, topic, records = _records(store, question, topic)
+    names = _section_names(records)
+    sections = tuple(dict.fromkeys(names[(r.teacher, r.section)] for r in records))
+    responses = _Responses.count(records, names)
+    named = _named_rows(align([r for r in records if r.group_id != UNGROUPED], similarity=similarity))
+    tally = _Tally.of(named, names, sections)
+    order = tally.order(responses)
+    count_df, prevalence, trend = _tables(order, sections, tally, responses)
+    return Comparison(
+        question=question,
+        topic=topic,
+        viewer=store.teacher,
+        sections=sections,
+        rows=tuple(tally.aligned(n) for n in order),
+        prevalence=prevalence,
+        counts=count_df,
+        trend=trend,
+        examples={name: _examples(name, row.groups, names, n_examples) for name, row in named},
+    )
 
+
+def _records(
+    store: Store, question: str | None, topic: str | None
+) -> tuple[str | None, str | None, list[GroupRecord]]:
+    """The question or topic meant (resolved against the history) and every saved group of it."""
     if question is not None and topic is not None:
         raise NotFoundError("compare one question or one topic, not both: drop --question or --topic.")
     if question is None and topic is None:
@@ -268,29 +300,48 @@ def compare(
                 "these exit tickets each had one untitled question, on different topics; compare them by "
                 f"--topic instead. Saved topics are: {', '.join(repr(s) for s in store.topics())}"
             )
-    else:
-        topic = resolve_topic(store, topic)
-        records = store.group_records(topic=topic)
+        return question, topic, records
+    assert topic is not None
+    topic = resolve_topic(store, topic)
+    return question, topic, store.group_records(topic=topic)
 
-    names = _section_names(records)
-    sections = tuple(dict.fromkeys(names[(r.teacher, r.section)] for r in records))
-    # Denominators: responses per ticket question, then per section and per (date, section).
-    per_tq: dict[tuple[int, str], dict] = {}
-    for r in records:
-        per_tq.setdefault((r.ticket_id, r.question), r)
-    responses_by_section: Counter = Counter()
-    responses_by_day: Counter = Counter()
-    grouped_by_tq: Counter = Counter()
-    for r in records:
-        if r.group_id != UNGROUPED:
-            grouped_by_tq[(r.ticket_id, r.question)] += len(r.rows)
-    for r in per_tq.values():
-        sec = names[(r.teacher, r.section)]
-        responses_by_section[sec] += r.n_responses
-        responses_by_day[(r.date, sec)] += r.n_responses
 
-    aligned = align([r for r in records if r.group_id != UNGROUPED], similarity=similarity)
-    row_objs, row_names, seen = [], [], Counter()
+@dataclass(frozen=True, slots=True)
+class _Responses:
+    """The denominators: responses per section and per (date, section), and those in no group of each."""
+
+    by_section: Counter[str]
+    by_day: Counter[tuple[str, str]]
+    ungrouped: Counter[str]
+    ungrouped_day: Counter[tuple[str, str]]
+
+    @classmethod
+    def count(cls, records: list[GroupRecord], names: dict[tuple[str, str], str]) -> _Responses:
+        per_tq: dict[tuple[int, str], GroupRecord] = {}
+        for r in records:
+            per_tq.setdefault((r.ticket_id, r.question), r)
+        grouped_by_tq: Counter[tuple[int, str]] = Counter()
+        for r in records:
+            if r.group_id != UNGROUPED:
+                grouped_by_tq[(r.ticket_id, r.question)] += len(r.rows)
+        by_section: Counter[str] = Counter()
+        by_day: Counter[tuple[str, str]] = Counter()
+        ungrouped: Counter[str] = Counter()
+        ungrouped_day: Counter[tuple[str, str]] = Counter()
+        for key, r in per_tq.items():
+            sec = names[(r.teacher, r.section)]
+            by_section[sec] += r.n_responses
+            by_day[(r.date, sec)] += r.n_responses
+            n = max(r.n_responses - grouped_by_tq[key], 0)
+            ungrouped[sec] += n
+            ungrouped_day[(r.date, sec)] += n
+        return cls(by_section, by_day, ungrouped, ungrouped_day)
+
+
+def _named_rows(aligned: list[list[GroupRecord]]) -> list[tuple[str, _Row]]:
+    """Each aligned row with its name (its most common label; a repeated name gets " (2)", " (3)", ...)."""
+    out = []
+    seen: Counter[str] = Counter()
     for groups in aligned:
         row = _Row()
         for g in groups:
@@ -299,83 +350,95 @@ def compare(
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name} ({seen[name]})"
-        row_names.append(name)
-        row_objs.append(row)
+        out.append((name, row))
+    return out
 
-    counts: dict[str, Counter] = {}
-    day_counts: dict[str, Counter] = {}
-    info = {}
-    for name, row in zip(row_names, row_objs, strict=True):
-        counts[name], day_counts[name] = Counter(), Counter()
-        for g in row.groups:
-            sec = names[(g.teacher, g.section)]
-            counts[name][sec] += len(g.rows)
-            day_counts[name][(g.date, sec)] += len(g.rows)
-        info[name] = (
-            row.status(),
-            tuple(dict.fromkeys(g.label for g in row.groups)),
-            tuple(s for s in sections if counts[name][s]),
-            sum(counts[name].values()),
-        )
-    ungrouped, ungrouped_day = Counter(), Counter()
-    for key, r in per_tq.items():
-        sec = names[(r.teacher, r.section)]
-        n = max(r.n_responses - grouped_by_tq[key], 0)
-        ungrouped[sec] += n
-        ungrouped_day[(r.date, sec)] += n
 
-    total = {name: info[name][3] / max(sum(responses_by_section.values()), 1) for name in info}
-    order = sorted(info, key=lambda n: (_STATUS_ORDER.get(info[n][0], 3), -total[n], n))
-    if sum(ungrouped.values()):
-        order.append(NOT_GROUPED)
-        counts[NOT_GROUPED], day_counts[NOT_GROUPED] = ungrouped, ungrouped_day
-        info[NOT_GROUPED] = ("", (), tuple(s for s in sections if ungrouped[s]), sum(ungrouped.values()))
+@dataclass(slots=True)
+class _Tally:
+    """Students per row and section, and per row, date and section; each row's status, labels and sections."""
+
+    sections: tuple[str, ...]
+    counts: dict[str, Counter] = field(default_factory=dict)
+    day_counts: dict[str, Counter] = field(default_factory=dict)
+    info: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, named: list[tuple[str, _Row]], names: dict[tuple[str, str], str], sections: tuple[str, ...]
+    ) -> _Tally:
+        tally = cls(sections)
+        for name, row in named:
+            counts: Counter[str] = Counter()
+            days: Counter[tuple[str, str]] = Counter()
+            for g in row.groups:
+                sec = names[(g.teacher, g.section)]
+                counts[sec] += len(g.rows)
+                days[(g.date, sec)] += len(g.rows)
+            tally.counts[name], tally.day_counts[name] = counts, days
+            tally.info[name] = (
+                row.status(),
+                tuple(dict.fromkeys(g.label for g in row.groups)),
+                tuple(s for s in sections if counts[s]),
+                sum(counts.values()),
+            )
+        return tally
+
+    def order(self, responses: _Responses) -> list[str]:
+        """Misconceptions, then unclear, then on target, most widespread first; ``NOT_GROUPED`` last (added
+        here when any response is in no group)."""
+        everyone = max(sum(responses.by_section.values()), 1)
+        total = {name: self.info[name][3] / everyone for name in self.info}
+        order = sorted(self.info, key=lambda n: (_STATUS_ORDER.get(self.info[n][0], 3), -total[n], n))
+        if sum(responses.ungrouped.values()):
+            order.append(NOT_GROUPED)
+            self.counts[NOT_GROUPED], self.day_counts[NOT_GROUPED] = responses.ungrouped, responses.ungrouped_day
+            self.info[NOT_GROUPED] = (
+                "",
+                (),
+                tuple(s for s in self.sections if responses.ungrouped[s]),
+                sum(responses.ungrouped.values()),
+            )
+        return order
+
+    def aligned(self, name: str) -> AlignedMisconception:
+        status, labels, sections, n = self.info[name]
+        return AlignedMisconception(name=name, status=status, labels=labels, sections=sections, n_students=n)
+
+
+def _tables(
+    order: list[str], sections: tuple[str, ...], tally: _Tally, responses: _Responses
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``counts``, ``prevalence`` and ``trend`` of the ``Comparison`` (see its docstring)."""
+    import pandas as pd
 
     count_df = pd.DataFrame(
-        [[counts[n][s] for s in sections] for n in order],
+        [[tally.counts[n][s] for s in sections] for n in order],
         index=pd.Index(order, name="misconception"),
         columns=pd.Index(list(sections), name="section"),
         dtype=int,
     )
-    denom = pd.Series({s: responses_by_section[s] for s in sections}, dtype=float).replace(0, np.nan)
+    denom = pd.Series({s: responses.by_section[s] for s in sections}, dtype=float).replace(0, np.nan)
     prevalence = (count_df / denom).fillna(0.0) if len(sections) else count_df.astype(float)
-
-    days = sorted(responses_by_day, key=lambda k: (_date_key(k[0]), sections.index(k[1])))
+    by_day = responses.by_day
+    days = sorted(by_day, key=lambda k: (_date_key(k[0]), sections.index(k[1])))
     trend = pd.DataFrame(
         [
             {
                 "date": d,
                 "section": s,
                 "misconception": n,
-                "status": info[n][0],
-                "students": day_counts[n][(d, s)],
-                "responses": responses_by_day[(d, s)],
-                "share": day_counts[n][(d, s)] / responses_by_day[(d, s)] if responses_by_day[(d, s)] else 0.0,
+                "status": tally.info[n][0],
+                "students": tally.day_counts[n][(d, s)],
+                "responses": by_day[(d, s)],
+                "share": tally.day_counts[n][(d, s)] / by_day[(d, s)] if by_day[(d, s)] else 0.0,
             }
             for d, s in days
             for n in order
         ],
         columns=["date", "section", "misconception", "status", "students", "responses", "share"],
     )
-
-    examples = {}
-    for name, row in zip(row_names, row_objs, strict=True):
-        examples[name] = _examples(name, row.groups, names, n_examples)
-    rows = tuple(
-        AlignedMisconception(name=n, status=info[n][0], labels=info[n][1], sections=info[n][2], n_students=info[n][3])
-        for n in order
-    )
-    return Comparison(
-        question=question,
-        topic=topic,
-        viewer=store.teacher,
-        sections=sections,
-        rows=rows,
-        prevalence=prevalence,
-        counts=count_df,
-        trend=trend,
-        examples=examples,
-    )
+    return count_df, prevalence, trend
 
 
 def _date_key(date: str) -> tuple:
@@ -387,7 +450,9 @@ def _date_key(date: str) -> tuple:
         return (1, str(date))
 
 
-def _examples(name: str, groups: list, names: dict, n: int) -> tuple[Example, ...]:
+def _examples(
+    name: str, groups: list[GroupRecord], names: dict[tuple[str, str], str], n: int
+) -> tuple[Example, ...]:
     """Up to ``n`` representative responses, taking one section at a time so several classes are shown."""
     queues: dict[str, list[Example]] = {}
     for g in sorted(groups, key=lambda g: -len(g.rows)):
