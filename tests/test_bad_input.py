@@ -760,7 +760,7 @@ CASES = [
         notices=(r"1 title row above the column names in sheet 'P3' skipped", r"merged name header"),
     ),
     Case(
-        "xlsx student name is a formula with its saved value",
+        "xlsx student names computed by Excel, values saved",
         "t.xlsx",
         lambda: formula_names_workbook(cached=True),
         rows=6,
@@ -933,6 +933,17 @@ CLI_OK = [
     "ragged rows padded and kept",
     "wide form with blank answers",
     "control characters kept, NUL removed",
+    "xlsx one tab per period",
+    "xlsx notes tab first",
+    "xlsx merged title row and merged Name header",
+    "xlsx student names computed by Excel, values saved",
+    "xlsx hidden rows and columns",
+    "xlsx used range to row 1,048,576",
+    "Google Forms 60 questions, 78 KB header",
+    "Shift-JIS",
+    "GB18030",
+    "EUC-KR",
+    "UTF-16 LE without BOM, Japanese",
 ]
 CLI_BAD = [
     "empty file",
@@ -942,6 +953,10 @@ CLI_BAD = [
     "no free-text column",
     "unknown extension",
     "Word document renamed .csv",
+    "xlsx shared strings bomb",
+    "10 MB single line of fields",
+    "undecodable bytes are refused, not mojibake",
+    "missing header row: no student values in the error",
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -1173,3 +1188,18 @@ def test_cli_unwritable_folder_is_refused_before_the_work(
     assert _analyze(cli_main, fake_embedder, ticket, locked / "out") == 2
     assert "cannot be written (permission denied or read-only) — nothing was written" in _one_error_line(capsys)
     assert list(locked.iterdir()) == []
+
+
+def test_cli_feedback_names_are_what_excel_shows(tmp_path, cli_main, fake_embedder):
+    path = _make(BY_NAME["xlsx student names computed by Excel, values saved"], tmp_path)
+    assert _analyze(cli_main, fake_embedder, path, tmp_path / "out") == 0
+    feedback = _read_out(tmp_path / "out" / "feedback.csv")
+    assert sorted(feedback["student"]) == sorted(f"{FIRST[i]} {LAST[i]}" for i in range(6))
+
+
+def test_cli_bad_input_never_prints_student_values(tmp_path, cli_main, fake_embedder, capsys):
+    path = _make(BY_NAME["missing header row: no student values in the error"], tmp_path)
+    assert _analyze(cli_main, fake_embedder, path, tmp_path / "out", "--response-col", "Answer") == 2
+    line = _one_error_line(capsys)
+    assert "does not look like a header row" in line
+    assert not any(v in line for v in ("235791", "Wesley", "Maria", "P1"))
