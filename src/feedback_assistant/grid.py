@@ -45,6 +45,7 @@ MAX_EXPANSION = 200
 """Most a large workbook part (over 16 MB unpacked) may expand, as a multiple of its packed size."""
 
 _TITLE_ROWS = 10  # most rows above the header taken for a title block
+_RECOUNT_CHARS = 32 * 2**20  # CSV text up to this size has its rows counted a second way
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +110,21 @@ def text_grid(text: str, label: str) -> pd.DataFrame:
         except pd.errors.ParserError:  # the tolerant csv module decides where rows end
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
             raw = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
-    if not isinstance(raw.index, pd.RangeIndex) or raw.shape[1] != max(width, 1):  # never a shifted column
+    if (
+        not isinstance(raw.index, pd.RangeIndex)
+        or raw.shape[1] != max(width, 1)
+        or (len(text) <= _RECOUNT_CHARS and len(raw) != _count_records(text, sep))
+    ):  # never a shifted column, never a row lost between two readers
         raise TicketFormatError(
             f"{label} could not be read with its rows lined up under its column names — open it in a "
             "spreadsheet, save it as CSV UTF-8 and upload that file."
         )
     return raw
+
+
+def _count_records(text: str, sep: str) -> int:
+    """Records in the text as Python's csv module reads them (a second opinion on where rows end)."""
+    return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=sep))
 
 
 def _check_width(width: int, label: str) -> None:
