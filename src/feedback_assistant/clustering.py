@@ -8,9 +8,11 @@ How (each step measured on real labelled data in ``benchmarks/cluster_quality.py
    labels at every size we measured. The confidence of a member is
    then how typical its reasoning features are of its group, which ranks students who chose an answer with
    unusual reasoning (e.g. the right answer for a wrong reason) lowest, for the teacher to check. One
-   correction follows (``reasoning_match.py``): a student whose text states another option's answer and whose
-   reasoning is clearly closer to that option's students joins them (mostly wrong-answer students with correct
-   reasoning; held-out precision of these moves 0.74-0.81 on MAP).
+   correction is available (``reassign``, ``reasoning_match.py``): a student whose text states another option's
+   answer and whose reasoning is clearly closer to that option's students joins them (held-out precision of
+   these moves 0.74-0.81 on MAP). It is off by default: leave-one-question-out across MAP and our made-up data
+   it won on 7 questions and lost on 12 against group-by-answer (``benchmarks/loqo.py``); the teacher's memory
+   turns it on for a question where it wins on their own corrections.
 2. Without an answer column, each partition is clustered on reasoning features (``features.py``: the numbers a
    student uses, content words, and the sentence embedding) with average-linkage agglomerative clustering
    under a cosine distance threshold. Identical texts (after folding case and white space) are clustered once,
@@ -33,16 +35,12 @@ import numpy as np
 
 from .answers import normalise_answer
 from .features import reasoning_features
+from .features import unit_rows as _unit_rows
 from .records import UNGROUPED, Clustering
 
 
 def _canonical_text(t: str) -> str:
     return " ".join(str(t).lower().split())
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 class MisconceptionClusterer:
@@ -61,7 +59,10 @@ class MisconceptionClusterer:
         straggler_similarity: cosine similarity a dissolved member needs to join a group without forcing.
         max_ungrouped: the largest share of a question's responses left ungrouped.
         reassign: move a student to another answer's group when their text states that answer and their
-            reasoning is closer to that group's (``reasoning_match.reassign_across_answers``).
+            reasoning is closer to that group's (``reasoning_match.reassign_across_answers``). Off by default:
+            leave-one-question-out across MAP, Beetle and our made-up data (``benchmarks/loqo.py``) it did not
+            beat group-by-answer on questions it was not tuned on; the teacher's memory of a question turns it
+            on where it wins on their own corrections (``memory.choose_correction``).
         reduce_above: above this many unique texts in a partition, features are reduced to 128 dimensions
             (truncated SVD) before clustering.
         max_exact: above this many unique texts in a partition, cluster k-means micro-clusters instead of
@@ -73,7 +74,7 @@ class MisconceptionClusterer:
                  word_weight: float | None = None, semantic_weight: float = 0.5, min_group_size: int = 2,
                  min_group_share: float = 0.03,
                  straggler_similarity: float = 0.2, max_ungrouped: float = 0.1,
-                 reassign: bool = True, reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
+                 reassign: bool = False, reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
         self.distance_threshold = distance_threshold
         self.number_weight = number_weight
         self.word_weight = word_weight

@@ -53,6 +53,7 @@ from .roles import (
     section_column,
     wide_plan,
 )
+from .text import unique_name as _unique
 
 __all__ = [
     "CANVAS",
@@ -360,10 +361,3 @@ def _with_source_row(
     n = len(frame) if source_rows is None else source_rows
     return TicketSet(frame=frame, columns=cmap, layout=layout, source_rows=n)
 
-
-def _unique(name: str, existing) -> str:
-    existing = set(existing)
-    new, k = name, 2
-    while new in existing:
-        new, k = f"{name} ({k})", k + 1
-    return new
