@@ -30,6 +30,7 @@ import pandas as pd
 
 from .records import TicketFormatError
 from .roles import STUDENT, is_column_name, norm
+from .text import unique_names as _dedupe
 
 MAX_ROWS = 250_000
 """Most data rows (students x tickets) read from one file."""
@@ -477,14 +478,3 @@ def _notices(sheet, first, last, counts, keep, merged, width) -> tuple[str, ...]
         )
     return tuple(out)
 
-
-def _dedupe(names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        new, k = name, 2
-        while new in seen:
-            new, k = f"{name} ({k})", k + 1
-        seen.add(new)
-        out.append(new)
-    return out
