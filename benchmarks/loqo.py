@@ -41,8 +41,11 @@ THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8)
 
 def _settings(variant: str) -> dict[str, object]:
     if variant == "answer":
-        return {"reassign on": MisconceptionClusterer(reassign=True),
-                "reassign off": MisconceptionClusterer(reassign=False), "by-answer": None}
+        return {
+            "reassign on": MisconceptionClusterer(reassign=True),
+            "reassign off": MisconceptionClusterer(reassign=False),
+            "by-answer": None,
+        }
     return {f"threshold {t}": MisconceptionClusterer(distance_threshold=t) for t in THRESHOLDS}
 
 
@@ -82,21 +85,25 @@ def report(variant: str, mean: dict[str, dict[tuple[str, str], float]]) -> None:
         chosen[k], held[k] = best, mean[best][k]
     datasets = sorted({d for d, _ in keys})
     print(f"\n## leave-one-question-out, {variant} variant ({len(keys)} questions pooled)")
-    print(f"{'dataset':10} {'questions':>9} {'held-out':>9} " + " ".join(f"{s:>14}" for s in settings)
-          + "   chosen")
+    print(f"{'dataset':10} {'questions':>9} {'held-out':>9} " + " ".join(f"{s:>14}" for s in settings) + "   chosen")
     for d in datasets + ["all"]:
         ks = [k for k in keys if d in ("all", k[0])]
         picks = sorted({chosen[k] for k in ks})
-        print(f"{d:10} {len(ks):9d} {np.mean([held[k] for k in ks]):9.3f} "
-              + " ".join(f"{np.mean([mean[s][k] for k in ks]):14.3f}" for s in settings)
-              + "   " + ", ".join(f"{p} ({sum(chosen[k] == p for k in ks)})" for p in picks))
+        print(
+            f"{d:10} {len(ks):9d} {np.mean([held[k] for k in ks]):9.3f} "
+            + " ".join(f"{np.mean([mean[s][k] for k in ks]):14.3f}" for s in settings)
+            + "   "
+            + ", ".join(f"{p} ({sum(chosen[k] == p for k in ks)})" for p in picks)
+        )
     if variant == "answer":
         for d in datasets:
             ks = [k for k in keys if k[0] == d]
             on = np.array([mean["reassign on"][k] for k in ks])
             by = np.array([mean["by-answer"][k] for k in ks])
-            print(f"{d}: reassign on beats by-answer on {int((on > by + 1e-9).sum())} questions, loses on "
-                  f"{int((on < by - 1e-9).sum())}, ties {int((np.abs(on - by) <= 1e-9).sum())}")
+            print(
+                f"{d}: reassign on beats by-answer on {int((on > by + 1e-9).sum())} questions, loses on "
+                f"{int((on < by - 1e-9).sum())}, ties {int((np.abs(on - by) <= 1e-9).sum())}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

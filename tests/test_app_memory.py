@@ -32,17 +32,23 @@ def _teach():
     labels = ["Added tops and bottoms"] * 4 + ["Common denominator"] * 4
     with Store() as store:
         MemoryStore(store).record(
-            TEACHER, QUESTION, "Period 1", "2026-11-19",
+            TEACHER,
+            QUESTION,
+            "Period 1",
+            "2026-11-19",
             [Example(t, None, v, lab) for t, v, lab in zip(texts, vectors, labels, strict=True)],
-            [TaughtGroup("Added tops and bottoms", "misconception", STEM, True),
-             TaughtGroup("Common denominator", "on target")],
+            [
+                TaughtGroup("Added tops and bottoms", "misconception", STEM, True),
+                TaughtGroup("Common denominator", "on target"),
+            ],
         )
 
 
 def _period2_csv() -> bytes:
     texts = TOPS[4:] + COMMON[4:] + TIMES
-    frame = pd.DataFrame({"Student": [f"P2 student {i}" for i in range(len(texts))], "Question": QUESTION,
-                          "Response": texts})
+    frame = pd.DataFrame(
+        {"Student": [f"P2 student {i}" for i in range(len(texts))], "Question": QUESTION, "Response": texts}
+    )
     return frame.to_csv(index=False).encode()
 
 
@@ -103,8 +109,9 @@ def test_a_rename_in_the_app_is_remembered_for_the_next_class(tmp_path):
     path.write_bytes(_period2_csv())
     analysis = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder())
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[WS_KEY] = Workspace(analysis=analysis, details={"teacher": TEACHER, "section": "Period 1",
-                                                                       "date": "2026-11-18"})
+    at.session_state[WS_KEY] = Workspace(
+        analysis=analysis, details={"teacher": TEACHER, "section": "Period 1", "date": "2026-11-18"}
+    )
     at.run()
     at.switch_page("pages/groups.py").run()
     gid = analysis.results[0].groups[0].group_id

@@ -24,25 +24,53 @@ pytestmark = [
 def test_teach_then_upload_the_next_class_shows_carried_over_groups(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     labelled = tmp_path / "period1.csv"
-    pd.DataFrame({
-        "Question": QUESTION,
-        "Response": TOPS[:4] + COMMON[:4],
-        "Group": ["Added tops and bottoms"] * 4 + ["Common denominator"] * 4,
-        "Stem": [STEM] * 4 + [""] * 4,
-    }).to_csv(labelled, index=False)
-    env = dict(os.environ, FEEDBACK_ASSISTANT_HOME=str(tmp_path / "home"), FEEDBACK_ASSISTANT_TEACHER=TEACHER,
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    pd.DataFrame(
+        {
+            "Question": QUESTION,
+            "Response": TOPS[:4] + COMMON[:4],
+            "Group": ["Added tops and bottoms"] * 4 + ["Common denominator"] * 4,
+            "Stem": [STEM] * 4 + [""] * 4,
+        }
+    ).to_csv(labelled, index=False)
+    env = dict(
+        os.environ,
+        FEEDBACK_ASSISTANT_HOME=str(tmp_path / "home"),
+        FEEDBACK_ASSISTANT_TEACHER=TEACHER,
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     taught = subprocess.run(
-        [sys.executable, "-m", "feedback_assistant.cli", "teach", str(labelled), "--response-col", "Response",
-         "--question-col", "Question", "--group-col", "Group", "--stem-col", "Stem", "--section", "Period 1",
-         "--date", "2026-11-19"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "feedback_assistant.cli",
+            "teach",
+            str(labelled),
+            "--response-col",
+            "Response",
+            "--question-col",
+            "Question",
+            "--group-col",
+            "Group",
+            "--stem-col",
+            "Stem",
+            "--section",
+            "Period 1",
+            "--date",
+            "2026-11-19",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert taught.returncode == 0, taught.stderr
     period2 = tmp_path / "period2.csv"
     texts = TOPS[4:] + COMMON[4:] + TIMES
-    pd.DataFrame({"Student": [f"Student {i}" for i in range(len(texts))], "Question": QUESTION,
-                  "Response": texts}).to_csv(period2, index=False)
+    pd.DataFrame(
+        {"Student": [f"Student {i}" for i in range(len(texts))], "Question": QUESTION, "Response": texts}
+    ).to_csv(period2, index=False)
     ARTIFACTS.mkdir(exist_ok=True)
     with serve(tmp_path) as url, playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

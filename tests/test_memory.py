@@ -111,8 +111,11 @@ def test_with_answers_each_taught_answer_gets_its_group_and_a_new_answer_stays_n
 
 
 def test_carry_over_forms_a_new_group_for_responses_nobody_taught():
-    memory = _memory(TOPS[:4] + COMMON[:4], ["tops"] * 4 + ["common"] * 4,
-                     groups=[TaughtGroup("tops", "misconception"), TaughtGroup("common", "on target")])
+    memory = _memory(
+        TOPS[:4] + COMMON[:4],
+        ["tops"] * 4 + ["common"] * 4,
+        groups=[TaughtGroup("tops", "misconception"), TaughtGroup("common", "on target")],
+    )
     new = TOPS[4:] + COMMON[4:] + TIMES
     co = carry_over(memory, new, _fake(new), None, MisconceptionClusterer())
     labels = co.clustering.labels
@@ -126,22 +129,29 @@ def test_carry_over_forms_a_new_group_for_responses_nobody_taught():
 
 
 def _ticket(tmp_path, texts, name="p2.csv", answers=None):
-    frame = pd.DataFrame({"Student": [f"S{i}" for i in range(len(texts))], "Question": QUESTION,
-                          "Response": texts})
+    frame = pd.DataFrame({"Student": [f"S{i}" for i in range(len(texts))], "Question": QUESTION, "Response": texts})
     if answers is not None:
         frame["Answer"] = answers
     path = tmp_path / name
     frame.to_csv(path, index=False)
-    return read_tickets(path, response_col="Response", question_col="Question", student_col="Student",
-                        answer_col="Answer" if answers is not None else None)
+    return read_tickets(
+        path,
+        response_col="Response",
+        question_col="Question",
+        student_col="Student",
+        answer_col="Answer" if answers is not None else None,
+    )
 
 
 def test_the_next_class_gets_the_taught_name_status_and_stem_marked_carried_over(tmp_path):
     taught_stem = "Fractions need the same size pieces before you add them. Try sixths."
     memory = _memory(
-        TOPS[:4] + COMMON[:4], ["Added tops and bottoms"] * 4 + ["Common denominator"] * 4,
-        groups=[TaughtGroup("Added tops and bottoms", "misconception", taught_stem, True),
-                TaughtGroup("Common denominator", "on target")],
+        TOPS[:4] + COMMON[:4],
+        ["Added tops and bottoms"] * 4 + ["Common denominator"] * 4,
+        groups=[
+            TaughtGroup("Added tops and bottoms", "misconception", taught_stem, True),
+            TaughtGroup("Common denominator", "on target"),
+        ],
         classes=[TaughtClass("Period 2", "2026-11-19", 8)],
     )
     tickets = _ticket(tmp_path, TOPS[4:] + COMMON[4:] + TIMES + [""])
@@ -239,8 +249,14 @@ def test_memory_is_per_teacher(memory_store):
 
 
 def test_teach_keeps_the_status_and_stem_already_taught(memory_store):
-    memory_store.record("Ms A", QUESTION, "P1", "d1", _examples(TOPS[:2], "tops"),
-                        [TaughtGroup("tops", "misconception", "My stem", True)])
+    memory_store.record(
+        "Ms A",
+        QUESTION,
+        "P1",
+        "d1",
+        _examples(TOPS[:2], "tops"),
+        [TaughtGroup("tops", "misconception", "My stem", True)],
+    )
     memory_store.record("Ms A", QUESTION, "P2", "d2", _examples(TOPS[2:4], "tops"), keep_taught=True)
     assert memory_store.load("Ms A", QUESTION).group("tops").stem == "My stem"
 
@@ -288,8 +304,12 @@ def test_examples_from_an_edited_result_keep_the_teachers_stem(tmp_path):
 
 def test_with_answers_the_clusterers_groups_take_their_taught_names_one_each():
     taught = TOPS[:3] + COMMON[:3]
-    memory = _memory(taught, ["tops"] * 3 + ["common"] * 3, answers=["2/5"] * 3 + ["5/6"] * 3,
-                     groups=[TaughtGroup("tops", "misconception"), TaughtGroup("common", "on target")])
+    memory = _memory(
+        taught,
+        ["tops"] * 3 + ["common"] * 3,
+        answers=["2/5"] * 3 + ["5/6"] * 3,
+        groups=[TaughtGroup("tops", "misconception"), TaughtGroup("common", "on target")],
+    )
     new = TOPS[3:] + COMMON[3:] + TIMES
     answers = ["2/5"] * 3 + ["5/6"] * 3 + ["1/6"] * len(TIMES)
     co = carry_over(memory, new, _fake(new), answers, MisconceptionClusterer(reassign=False))

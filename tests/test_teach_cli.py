@@ -12,8 +12,9 @@ STEM = "Before adding, make the pieces the same size: what do 1/2 and 1/3 look l
 
 
 def _write(path, texts, groups=None, question=QUESTION, **extra):
-    frame = pd.DataFrame({"Student": [f"{path.stem} student {i}" for i in range(len(texts))],
-                          "Question": question, "Response": texts})
+    frame = pd.DataFrame(
+        {"Student": [f"{path.stem} student {i}" for i in range(len(texts))], "Question": question, "Response": texts}
+    )
     if groups is not None:
         frame["Group"] = groups
     for col, values in extra.items():
@@ -24,22 +25,60 @@ def _write(path, texts, groups=None, question=QUESTION, **extra):
 
 def _teach(tmp_path, db, *more, embedder, teacher="Ms A"):
     labelled = _write(
-        tmp_path / "period1.csv", TOPS[:4] + COMMON[:4] + [""],
+        tmp_path / "period1.csv",
+        TOPS[:4] + COMMON[:4] + [""],
         groups=["Added tops and bottoms"] * 4 + ["Common denominator"] * 4 + [""],
         Status=["misconception"] * 4 + ["on target"] * 4 + [""],
         Stem=[STEM] * 4 + [""] * 5,
     )
-    argv = ["teach", str(labelled), "--response-col", "Response", "--question-col", "Question", "--group-col", "Group",
-            "--status-col", "Status", "--stem-col", "Stem", "--section", "Period 1", "--date", "2026-11-19",
-            "--teacher", teacher, "--db", db, *more]
+    argv = [
+        "teach",
+        str(labelled),
+        "--response-col",
+        "Response",
+        "--question-col",
+        "Question",
+        "--group-col",
+        "Group",
+        "--status-col",
+        "Status",
+        "--stem-col",
+        "Stem",
+        "--section",
+        "Period 1",
+        "--date",
+        "2026-11-19",
+        "--teacher",
+        teacher,
+        "--db",
+        db,
+        *more,
+    ]
     return cli.main(argv, embedder=embedder)
 
 
 def _analyze(tmp_path, db, out, *more, embedder, teacher="Ms A"):
     # the same question, typed slightly differently in period 2's file
     p2 = _write(tmp_path / "period2.csv", TOPS[4:] + COMMON[4:] + TIMES, question="what is 1/2 + 1/3?  explain")
-    argv = ["analyze", str(p2), "--out", str(out), "--response-col", "Response", "--question-col", "Question",
-            "--student-col", "Student", "--section", "Period 2", "--teacher", teacher, "--db", db, *more]
+    argv = [
+        "analyze",
+        str(p2),
+        "--out",
+        str(out),
+        "--response-col",
+        "Response",
+        "--question-col",
+        "Question",
+        "--student-col",
+        "Student",
+        "--section",
+        "Period 2",
+        "--teacher",
+        teacher,
+        "--db",
+        db,
+        *more,
+    ]
     return cli.main(argv, embedder=embedder)
 
 
@@ -79,13 +118,23 @@ def test_teach_from_an_edited_responses_csv(tmp_path, db, fake_embedder):
     """The round trip the issue names: analyze, fix group_label in a spreadsheet, teach, analyze the next class."""
     p1 = _write(tmp_path / "p1.csv", TOPS[:4] + COMMON[:4])
     args = ["--response-col", "Response", "--question-col", "Question", "--teacher", "Ms A", "--db", db]
-    assert cli.main(["analyze", str(p1), "--out", str(tmp_path / "o1"), "--student-col", "Student", *args],
-                    embedder=fake_embedder) == 0
+    assert (
+        cli.main(
+            ["analyze", str(p1), "--out", str(tmp_path / "o1"), "--student-col", "Student", *args],
+            embedder=fake_embedder,
+        )
+        == 0
+    )
     responses = pd.read_csv(tmp_path / "o1" / "responses.csv", keep_default_na=False)
     responses["group_label"] = ["adds tops and bottoms"] * 4 + ["same-size pieces"] * 4
     responses.to_csv(tmp_path / "o1" / "responses.csv", index=False)
-    assert cli.main(["teach", str(tmp_path / "o1" / "responses.csv"), "--group-col", "group_label", *args],
-                    embedder=fake_embedder) == 0
+    assert (
+        cli.main(
+            ["teach", str(tmp_path / "o1" / "responses.csv"), "--group-col", "group_label", *args],
+            embedder=fake_embedder,
+        )
+        == 0
+    )
     assert _analyze(tmp_path, db, tmp_path / "o2", embedder=fake_embedder) == 0
     groups = pd.read_csv(tmp_path / "o2" / "groups.csv", keep_default_na=False)
     assert {"adds tops and bottoms", "same-size pieces"} <= set(groups.loc[groups["carried_over"], "label"])
@@ -101,8 +150,19 @@ def test_teach_from_an_edited_responses_csv(tmp_path, db, fake_embedder):
 )
 def test_teach_bad_input_exits_2_with_one_line(tmp_path, db, fake_embedder, capsys, change, message):
     path = _write(tmp_path / "labelled.csv", TOPS[:3], groups=["a", "b", "a"], Empty=["", " ", ""])
-    argv = ["teach", str(path), "--response-col", "Response", "--question-col", "Question", "--group-col", "Group",
-            "--db", db, *change]
+    argv = [
+        "teach",
+        str(path),
+        "--response-col",
+        "Response",
+        "--question-col",
+        "Question",
+        "--group-col",
+        "Group",
+        "--db",
+        db,
+        *change,
+    ]
     assert cli.main(argv, embedder=fake_embedder) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
@@ -110,8 +170,13 @@ def test_teach_bad_input_exits_2_with_one_line(tmp_path, db, fake_embedder, caps
 
 
 def test_teach_missing_file_and_missing_option_exit_2(tmp_path, db, fake_embedder, capsys):
-    assert cli.main(["teach", str(tmp_path / "nope.csv"), "--response-col", "R", "--question-col", "Q",
-                     "--group-col", "G"], embedder=fake_embedder) == 2
+    assert (
+        cli.main(
+            ["teach", str(tmp_path / "nope.csv"), "--response-col", "R", "--question-col", "Q", "--group-col", "G"],
+            embedder=fake_embedder,
+        )
+        == 2
+    )
     assert "was not found" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         cli.main(["teach", str(tmp_path / "nope.csv"), "--response-col", "R"], embedder=fake_embedder)

@@ -29,8 +29,9 @@ def add_teach_parser(subparsers) -> None:
     p.add_argument("--student-col", help="column naming the student")
     p.add_argument("--status-col", help="column with each group's status: on target / misconception / unclear")
     p.add_argument("--stem-col", help="column with each group's feedback stem (the most common one per group)")
-    p.add_argument("--section", help="class the examples come from (default: the file's section column, else "
-                                     "the file name)")
+    p.add_argument(
+        "--section", help="class the examples come from (default: the file's section column, else the file name)"
+    )
     p.add_argument("--date", help="date of the class, YYYY-MM-DD (default: the file's date column, else today)")
     p.add_argument("--teacher", help="whose memory (default: your login name)")
     p.add_argument("--db", help="database URL (default: the SQLite file in ~/.feedback_assistant)")
@@ -56,8 +57,13 @@ def teach_command(args, *, embedder=None) -> int:
     from .tickets import read_tickets
 
     try:
-        tickets = read_tickets(path, response_col=args.response_col, answer_col=args.answer_col,
-                               question_col=args.question_col, student_col=args.student_col)
+        tickets = read_tickets(
+            path,
+            response_col=args.response_col,
+            answer_col=args.answer_col,
+            question_col=args.question_col,
+            student_col=args.student_col,
+        )
     except FeedbackAssistantError:
         raise
     except Exception as exc:  # a file no reader rule foresaw is still bad input, not a crash
@@ -65,8 +71,11 @@ def teach_command(args, *, embedder=None) -> int:
             f"'{path.name}' could not be read ({type(exc).__name__}). Save it again as CSV UTF-8 or XLSX."
         ) from exc
     frame = tickets.frame
-    for option, col in (("--group-col", args.group_col), ("--status-col", args.status_col),
-                        ("--stem-col", args.stem_col)):
+    for option, col in (
+        ("--group-col", args.group_col),
+        ("--status-col", args.status_col),
+        ("--stem-col", args.stem_col),
+    ):
         if col is not None and col not in frame.columns:
             raise TicketFormatError(
                 f"'{path.name}' has no column called '{col}'. Pass {option} with the name of the column that "
@@ -116,8 +125,10 @@ def teach_command(args, *, embedder=None) -> int:
             memory.record(teacher, question, section, date, examples, groups)
     n_groups = len({(r.question, label) for r, label in labelled})
     n_questions = len({r.question for r, _ in labelled})
-    print(f"Taught {len(labelled)} responses in {n_groups} groups for {n_questions} question(s) to {teacher}'s "
-          "memory. The next analysis of these questions starts from them (analyze --no-memory skips it).")
+    print(
+        f"Taught {len(labelled)} responses in {n_groups} groups for {n_questions} question(s) to {teacher}'s "
+        "memory. The next analysis of these questions starts from them (analyze --no-memory skips it)."
+    )
     return EXIT_OK
 
 
@@ -141,8 +152,11 @@ def share_command(args) -> int:
     with Store(args.db, teacher=args.teacher) as store:
         n = MemoryStore(store).share(store.teacher, args.question, shared=not args.stop)
     if not n:
-        print(f"error: you have taught no groups for the question {args.question!r} yet; run teach, or correct "
-              "its groups in the app, first.", file=sys.stderr)
+        print(
+            f"error: you have taught no groups for the question {args.question!r} yet; run teach, or correct "
+            "its groups in the app, first.",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     verb = "no longer shared" if args.stop else "shared with your PLC (names, stems and vectors; no student text)"
     print(f"{n} taught group(s) of this question {verb}. Colleagues use them with analyze --plc-memory.")

@@ -55,8 +55,11 @@ def examples_from_result(result: QuestionResult) -> tuple[list[Example], list[Ta
     for g in result.groups:
         s = stems.get(g.group_id)
         taught_stem = s is not None and (s.state == APPROVED or s.text != s.drafted)
-        groups.append(TaughtGroup(g.label, str(g.status), s.text if taught_stem else "",
-                                  bool(s is not None and s.state == APPROVED)))
+        groups.append(
+            TaughtGroup(
+                g.label, str(g.status), s.text if taught_stem else "", bool(s is not None and s.state == APPROVED)
+            )
+        )
     return examples, groups
 
 
@@ -75,7 +78,9 @@ class MemoryStore:
     def _section_id(self, conn, teacher: str, section: str) -> int:
         teacher_id = conn.execute(sa.select(t.teachers.c.id).where(t.teachers.c.name == teacher)).scalar()
         if teacher_id is None:
-            teacher_id = conn.execute(sa.insert(t.teachers).values(name=teacher).returning(t.teachers.c.id)).scalar_one()
+            teacher_id = conn.execute(
+                sa.insert(t.teachers).values(name=teacher).returning(t.teachers.c.id)
+            ).scalar_one()
         found = conn.execute(
             sa.select(t.sections.c.id).where(t.sections.c.teacher_id == teacher_id, t.sections.c.name == section)
         ).scalar()
@@ -85,8 +90,17 @@ class MemoryStore:
             sa.insert(t.sections).values(teacher_id=teacher_id, name=section, owner=teacher).returning(t.sections.c.id)
         ).scalar_one()
 
-    def record(self, teacher: str, question: str, section: str, date: str, examples: Sequence[Example],
-               groups: Sequence[TaughtGroup] = (), *, keep_taught: bool = False) -> int:
+    def record(
+        self,
+        teacher: str,
+        question: str,
+        section: str,
+        date: str,
+        examples: Sequence[Example],
+        groups: Sequence[TaughtGroup] = (),
+        *,
+        keep_taught: bool = False,
+    ) -> int:
         """Keep one class's labelled examples of a question, replacing what that class left before.
 
         Args:
@@ -108,20 +122,40 @@ class MemoryStore:
         given = {g.label: g for g in groups}
         with self.store.engine.begin() as conn:
             section_id = self._section_id(conn, teacher, section or "")
-            conn.execute(sa.delete(t.memory_examples).where(
-                t.memory_examples.c.owner == teacher, t.memory_examples.c.question_key == key,
-                t.memory_examples.c.section_id == section_id, t.memory_examples.c.date == date))
+            conn.execute(
+                sa.delete(t.memory_examples).where(
+                    t.memory_examples.c.owner == teacher,
+                    t.memory_examples.c.question_key == key,
+                    t.memory_examples.c.section_id == section_id,
+                    t.memory_examples.c.date == date,
+                )
+            )
             group_ids: dict[str, int] = {}
             for label in dict.fromkeys([e.label for e in examples] + list(given)):
-                group_ids[label] = self._upsert_group(conn, teacher, key, given.get(label) or TaughtGroup(label),
-                                                      replace=label in given and not keep_taught)
+                group_ids[label] = self._upsert_group(
+                    conn,
+                    teacher,
+                    key,
+                    given.get(label) or TaughtGroup(label),
+                    replace=label in given and not keep_taught,
+                )
             if examples:
-                conn.execute(sa.insert(t.memory_examples), [
-                    {"owner": teacher, "group_id": group_ids[e.label], "section_id": section_id,
-                     "question_key": key, "date": date, "text": e.text, "answer": e.answer,
-                     "vector": blob(e.vector)}
-                    for e in examples
-                ])
+                conn.execute(
+                    sa.insert(t.memory_examples),
+                    [
+                        {
+                            "owner": teacher,
+                            "group_id": group_ids[e.label],
+                            "section_id": section_id,
+                            "question_key": key,
+                            "date": date,
+                            "text": e.text,
+                            "answer": e.answer,
+                            "vector": blob(e.vector),
+                        }
+                        for e in examples
+                    ],
+                )
             self._prune(conn, teacher, key)
         return len(examples)
 
@@ -129,11 +163,16 @@ class MemoryStore:
         mg = t.memory_groups
         where = (mg.c.owner == teacher, mg.c.question_key == key, mg.c.label == group.label)
         found = conn.execute(sa.select(mg.c.id).where(*where)).scalar()
-        values = {"status": group.status, "stem": group.stem, "stem_approved": group.stem_approved,
-                  "updated_at": dt.datetime.now(dt.UTC)}
+        values = {
+            "status": group.status,
+            "stem": group.stem,
+            "stem_approved": group.stem_approved,
+            "updated_at": dt.datetime.now(dt.UTC),
+        }
         if found is None:
-            return conn.execute(sa.insert(mg).values(owner=teacher, question_key=key, label=group.label, **values)
-                                .returning(mg.c.id)).scalar_one()
+            return conn.execute(
+                sa.insert(mg).values(owner=teacher, question_key=key, label=group.label, **values).returning(mg.c.id)
+            ).scalar_one()
         if replace:
             conn.execute(sa.update(mg).where(mg.c.id == found).values(**values))
         return found
@@ -141,9 +180,13 @@ class MemoryStore:
     def _prune(self, conn, teacher: str, key: str) -> None:
         """Delete taught groups no example is left in (their class was re-recorded or forgotten)."""
         used = sa.select(t.memory_examples.c.group_id)
-        conn.execute(sa.delete(t.memory_groups).where(
-            t.memory_groups.c.owner == teacher, t.memory_groups.c.question_key == key,
-            t.memory_groups.c.id.not_in(used)))
+        conn.execute(
+            sa.delete(t.memory_groups).where(
+                t.memory_groups.c.owner == teacher,
+                t.memory_groups.c.question_key == key,
+                t.memory_groups.c.id.not_in(used),
+            )
+        )
 
     def record_result(self, teacher: str, section: str, date: str, result: QuestionResult) -> int:
         """Keep a question's current grouping (after a teacher's action) as that class's examples."""
@@ -155,13 +198,21 @@ class MemoryStore:
         key = question_key(question)
         mg = t.memory_groups
         with self.store.engine.begin() as conn:
-            ids = dict(conn.execute(sa.select(mg.c.label, mg.c.id).where(
-                mg.c.owner == teacher, mg.c.question_key == key, mg.c.label.in_([old, new]))).all())
+            ids = dict(
+                conn.execute(
+                    sa.select(mg.c.label, mg.c.id).where(
+                        mg.c.owner == teacher, mg.c.question_key == key, mg.c.label.in_([old, new])
+                    )
+                ).all()
+            )
             if old not in ids:
                 return
             if new in ids:
-                conn.execute(sa.update(t.memory_examples).where(t.memory_examples.c.group_id == ids[old])
-                             .values(group_id=ids[new]))
+                conn.execute(
+                    sa.update(t.memory_examples)
+                    .where(t.memory_examples.c.group_id == ids[old])
+                    .values(group_id=ids[new])
+                )
                 conn.execute(sa.delete(mg).where(mg.c.id == ids[old]))
             else:
                 conn.execute(sa.update(mg).where(mg.c.id == ids[old]).values(label=new))
@@ -170,8 +221,11 @@ class MemoryStore:
         """Delete a class's examples (every question, or one date's); returns how many were deleted."""
         me = t.memory_examples
         with self.store.engine.begin() as conn:
-            sections = sa.select(t.sections.c.id).join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id).where(
-                t.teachers.c.name == teacher, t.sections.c.name == section)
+            sections = (
+                sa.select(t.sections.c.id)
+                .join(t.teachers, t.teachers.c.id == t.sections.c.teacher_id)
+                .where(t.teachers.c.name == teacher, t.sections.c.name == section)
+            )
             where = [me.c.owner == teacher, me.c.section_id.in_(sections)]
             if date is not None:
                 where.append(me.c.date == date)
@@ -199,7 +253,8 @@ class MemoryStore:
             ).all()
             groups = conn.execute(
                 sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved)
-                .where(mg.c.owner == teacher, mg.c.question_key == key).order_by(mg.c.id)
+                .where(mg.c.owner == teacher, mg.c.question_key == key)
+                .order_by(mg.c.id)
             ).all()
         if not rows:
             return None
@@ -227,8 +282,12 @@ class MemoryStore:
         key = question_key(question)
         mg = t.memory_groups
         with self.store.engine.begin() as conn:
-            return conn.execute(sa.update(mg).where(mg.c.owner == teacher, mg.c.question_key == key)
-                                .values(shared=shared)).rowcount or 0
+            return (
+                conn.execute(
+                    sa.update(mg).where(mg.c.owner == teacher, mg.c.question_key == key).values(shared=shared)
+                ).rowcount
+                or 0
+            )
 
     def load_shared(self, question: str, exclude: str | None = None) -> QuestionMemory | None:
         """What colleagues shared for a question (not ``exclude``'s own): names, stems, answers and vectors."""
@@ -241,8 +300,10 @@ class MemoryStore:
             where.append(mg.c.owner != exclude)
         with self.store.engine.connect() as conn:  # the text, section and date columns are never read
             rows = conn.execute(
-                sa.select(me.c.answer, me.c.vector, mg.c.label).join(mg, mg.c.id == me.c.group_id)
-                .where(*where).order_by(me.c.id)
+                sa.select(me.c.answer, me.c.vector, mg.c.label)
+                .join(mg, mg.c.id == me.c.group_id)
+                .where(*where)
+                .order_by(me.c.id)
             ).all()
             groups = conn.execute(
                 sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved).where(*where).order_by(mg.c.id)
