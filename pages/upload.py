@@ -326,6 +326,8 @@ st.caption(
     + (f", {blank} blank" if blank else "")
     + "."
 )
+for note in detected.notices:  # sheets read or skipped, title rows, hidden rows, formulas without a saved value
+    st.info(md(note), icon=":material/info:")
 st.dataframe(
     tickets.frame.drop(columns=["source_row"], errors="ignore").head(8), hide_index=True, width="stretch"
 )

@@ -659,3 +659,28 @@ def test_the_sample_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("FEEDBACK_ASSISTANT_SAMPLE", str(SAMPLE))
     at = open_app()
     assert at.subheader[0].value == "grade5_fractions.csv"
+
+
+def test_upload_shows_how_a_workbook_was_read():
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    notes = book.create_sheet("Notes")
+    notes.append(["Scored by: Ms. Rivera"])
+    for tab, names in (("P1", ["Ana", "Bo"]), ("P3", ["Cy", "Di", "Eli"])):
+        sheet = book.create_sheet(tab)
+        sheet.append(["Student", "Response"])
+        for name in names:
+            sheet.append([name, f"{name} thinks the pieces get smaller"])
+    data = io.BytesIO()
+    book.save(data)
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("periods.xlsx", data.getvalue(), "application/octet-stream"))
+    at.run()
+    assert not at.exception and not at.error
+    shown = texts(at.info).replace("\\", "")  # md() escapes markdown punctuation with backslashes
+    assert "2 sheets read as one table, rows per sheet: 'P1' (2), 'P3' (3)." in shown
+    assert "Sheet 'Notes' was not read" in shown
+    assert at.selectbox(key="up:section").value == "Sheet"
+    assert at.button(key="up_go").label == "Group the 5 responses"
