@@ -175,7 +175,8 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
     for note in analysis_notices(analysis.results):  # responses over the length limit, other languages
         print(f"Note: {note}")
     with output_folder(args.out, names=OUTPUT_FILES.values(), inputs=[path]) as staging:
-        written = write_outputs(analysis, staging)  # all files complete before any replaces the old ones
+        # all files complete before any replaces the old ones; the handout is titled with the class and date
+        written = write_outputs(analysis, staging, class_name=args.section, date=args.date)
     saved = "" if args.no_save else _save(analysis, args)
     n_groups = sum(len(r.groups) for r in analysis.results)
     print(

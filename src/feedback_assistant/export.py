@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .feedback import ANSWER, OWN_WORDS
 from .planning import student_name
 from .records import (
     APPROVED,
@@ -326,118 +327,171 @@ def rosters_frame(analysis: Analysis) -> pd.DataFrame:
 
 
 _CSS = """
-body{font:10.5pt/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:16px;
- max-width:1000px}
-h1{font-size:15pt;margin:0 0 4px}
-h2{font-size:12pt;margin:12px 0 4px;border-bottom:1px solid #999}
-.meta{color:#555;margin:0 0 8px}
-.top{margin:4px 0}
-.whole{background:#fff3cd;border:1px solid #e0b000;padding:4px 8px;margin:4px 0}
-table{border-collapse:collapse;width:100%;margin:4px 0 6px}
-th,td{border:1px solid #bbb;padding:2px 5px;vertical-align:top;text-align:left}
+body{font:10pt/1.25 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:14px;max-width:1000px}
+h1{font-size:14pt;margin:0 0 2px}
+h2{font-size:10.5pt;margin:8px 0 2px;border-bottom:1px solid #999}
+.meta{color:#444;margin:0 0 4px}
+.warn{color:#8a5a00;font-weight:600}
+p.line{margin:2px 0}
+.whole{background:#fff3cd;border:1px solid #e0b000;padding:1px 6px}
+table{border-collapse:collapse;width:100%;margin:2px 0 3px}
+th,td{border:1px solid #bbb;padding:1px 4px;vertical-align:top;text-align:left}
 th{background:#eee}
 .st{white-space:nowrap}
 .draft{color:#8a5a00;font-size:85%}
 .ok{color:#1b6e20;font-size:85%}
+.ph{color:#555;font-style:italic}
 .n{text-align:right;white-space:nowrap}
-ul.plan{margin:2px 0 6px;padding-left:18px}
-ul.plan li{margin:1px 0}
+.class{break-before:page}
+.class:first-of-type{break-before:auto}
+@page{size:portrait;margin:8mm}
 @media print{
- @page{size:auto;margin:9mm}
- body{margin:0;max-width:none;font-size:8.5pt}
- h1{font-size:12pt}
- h2{font-size:10pt;break-after:avoid}
- tr,li{break-inside:avoid}
- .whole{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ body{margin:0;max-width:none;font-size:7.5pt;line-height:1.2}
+ h1{font-size:11pt}
+ h2{font-size:8.5pt;margin-top:5px;break-after:avoid}
+ tr{break-inside:avoid}
+ .whole,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
+PLACEHOLDER_SHOWN = {ANSWER: "[their answer]", OWN_WORDS: "[their words]"}
 
 
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _when(analysis: Analysis) -> str:
-    found = Counter()
+def _stem_html(text: str) -> str:
+    """A stem for the teacher's eyes: escaped, placeholders shown as what each student will see there."""
+    out = _e(text)
+    for ph, shown in PLACEHOLDER_SHOWN.items():
+        out = out.replace(_e(ph), f'<span class="ph">{_e(shown)}</span>')
+    return out
+
+
+def _common(values) -> str | None:
+    found = Counter(str(v).strip() for v in values if v is not None and str(v).strip())
+    return found.most_common(1)[0][0] if found else None
+
+
+def _classes(analysis: Analysis) -> list[tuple[str | None, set[int]]]:
+    """(section name or None, response rows) per class, in order of first appearance (one class when the file
+    names no sections)."""
+    rows: dict[str | None, set[int]] = {}
     for result in analysis.results:
         for r in result.responses:
-            for v in (r.section, r.date):
-                if v:
-                    found[str(v)] += 1
-    return " · ".join(v for v, _ in found.most_common(2))
+            section = str(r.section).strip() if r.section is not None and str(r.section).strip() else None
+            rows.setdefault(section, set()).add(r.row)
+    if len(rows) > 1 and None in rows:  # rows without a section join the first named class's page
+        loose = rows.pop(None)
+        rows[next(iter(rows))] |= loose
+    return list(rows.items()) or [(None, set())]
 
 
-def handout_html(analysis: Analysis, title: str | None = None) -> str:
-    """A printable one-page summary for the teacher: per question, the top misconceptions, every group with
-    its status, size and stem (draft or approved), and tomorrow's groups with their students.
+def _question_html(result: QuestionResult, keep: set[int]) -> tuple[list[str], bool]:
+    """The handout block of one question for one class: (html parts, whether any stem shown is a draft)."""
+    responses = [r for r in result.responses if r.row in keep]
+    n = len(responses) or 1
+    parts = [f"<h2>{_e(result.question or 'Responses')}</h2>"]
+    top = [(label, k) for label, k in result.plan.top_misconceptions[:3]]
+    whole = result.plan.whole_class_reteach
+    line = []
+    if top:
+        line.append("<b>Showed up most:</b> " + "; ".join(f"{_e(label)} ({k})" for label, k in top))
+    if whole:
+        line.append(f'<span class="whole"><b>Most of the class</b> shares “{_e(whole)}”: reteach it to all.</span>')
+    if line:
+        parts.append(f'<p class="line">{" · ".join(line)}</p>')
+    stems = {s.group_id: s for s in result.stems}
+    lab = dict(zip((r.row for r in result.responses), result.labels, strict=True))
+    size = Counter(lab[r.row] for r in responses)
+    parts.append('<table><tr><th>Group</th><th>Status</th><th class="n">Students</th><th>Feedback</th></tr>')
+    rows = [(g.group_id, g.label, status_text(g.status, g.status_confirmed)) for g in result.groups]
+    rows.append((UNGROUPED, UNGROUPED_ROW_LABEL, "check-in"))
+    any_draft = False
+    for gid, label, status in rows:
+        k = size.get(gid, 0)
+        if not k:
+            continue
+        stem = stems.get(gid)
+        state = ""
+        if stem is not None:
+            approved = stem.state == APPROVED
+            any_draft |= not approved
+            state = '<span class="ok">approved</span>' if approved else '<span class="draft">draft</span>'
+        parts.append(
+            f"<tr><td>{_e(label)}</td><td class='st'>{_e(status)}</td><td class='n'>{k} ({k / n:.0%})</td>"
+            f"<td>{_stem_html(stem.text) if stem else ''} {state}</td></tr>"
+        )
+    parts.append("</table>")
+    flagged = [fb.response for fb in feedback_rows(result) if fb.check and fb.response.row in keep]
+    if flagged:
+        names = ", ".join(student_name(r) for r in flagged)
+        parts.append(f'<p class="line"><b>Check first</b> (answer fits, reasoning may not): {_e(names)}</p>')
+    plan = []
+    for pg in result.plan.groups:
+        students = [s for s, row in zip(pg.students, pg.rows, strict=False) if row in keep]
+        if students:
+            focus = f" <i>({_e(pg.focus)})</i>" if pg.kind != RETEACH and pg.focus else ""
+            plan.append(f"<b>{_e(pg.name)}</b>{focus}: {_e(', '.join(students))}")
+    if plan:
+        parts.append('<p class="line"><b>Tomorrow:</b> ' + " · ".join(plan) + "</p>")
+    return parts, any_draft
+
+
+def handout_html(
+    analysis: Analysis, title: str | None = None, *, class_name: str | None = None, date: str | None = None
+) -> str:
+    """A printable summary for the teacher, one page per class (Letter or A4, up to about 3 questions of 30
+    students): per question the top misconceptions, every group with its status (confirmed or suggested), size
+    and stem (placeholders shown as "[their words]"), who to check first, and tomorrow's groups.
 
     Args:
         analysis: the analysis.
-        title: the heading (default "Exit ticket: <file name>").
+        title: the heading of every page (default "<class> — <date>").
+        class_name: the class when the file names no section (default: the file's section column, else the
+            file name).
+        date: the ticket's date (default: the file's date column, else today).
 
     Returns:
-        a complete HTML document (inline CSS, ``@media print``); every student string is escaped.
+        a complete HTML document (inline CSS, ``@page`` and ``@media print``); every value is escaped. "Drafts not
+        approved" is said on a class's page only when some feedback shown there is still a draft.
     """
-    heading = title or f"Exit ticket: {analysis.source_name or 'responses'}"
-    n_students = sum(len(r.responses) for r in analysis.results)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(heading)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_e(heading)}</h1>",
-        f'<p class="meta">{_e(" · ".join(filter(None, [_when(analysis), f"{n_students} responses"])))} · '
-        f"{len(analysis.results)} question(s). "
-        "Feedback marked <i>draft</i> has not been approved yet.</p>",
-    ]
-    for result in analysis.results:
-        parts.append(f"<h2>{_e(result.question or 'Responses')}</h2>")
-        top = result.plan.top_misconceptions
-        if top:
-            parts.append(
-                '<p class="top"><b>Showed up most:</b> '
-                + "; ".join(f"{_e(label)} ({n})" for label, n in top[:3])
-                + "</p>"
-            )
-        if result.plan.whole_class_reteach:
-            parts.append(
-                f'<p class="whole"><b>Most of the class</b> shares “{_e(result.plan.whole_class_reteach)}”'
-                " — consider reteaching it to the whole class.</p>"
-            )
-        n = len(result.responses) or 1
-        stems = {s.group_id: s for s in result.stems}
-        parts.append(
-            '<table><tr><th>Group</th><th>Status</th><th class="n">Students</th><th>Feedback</th></tr>'
+    import datetime as dt
+
+    all_responses = [r for result in analysis.results for r in result.responses]
+    day = date or _common(r.date for r in all_responses) or dt.date.today().isoformat()
+    fallback = class_name or Path(analysis.source_name or "Exit ticket").stem
+    pages = []
+    for section, keep in _classes(analysis):
+        name = class_name or section or fallback
+        heading = title or f"{name} — {day}"
+        blocks, drafts = [], False
+        for result in analysis.results:
+            parts, some = _question_html(result, keep)
+            blocks += parts
+            drafts |= some
+        note = (
+            ' <span class="warn">Feedback marked draft has not been approved: it is not ready for students.</span>'
+            if drafts
+            else " All feedback shown is approved."
         )
-        rows = [
-            (g.group_id, g.label, g.status + ("" if g.status_confirmed else " (proposed)"), g.size)
-            for g in result.groups
+        meta = f"{len(keep)} responses · {len(analysis.results)} question(s) · {analysis.source_name or ''}"
+        pages.append(
+            f'<section class="class"><h1>{_e(heading)}</h1><p class="meta">{_e(meta.rstrip(" ·"))}.{note}</p>'
+            + "\n".join(blocks)
+            + "</section>"
+        )
+    doc_title = title or f"{class_name or fallback} — {day}"
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{_e(doc_title)}</title>",
+            f"<style>{_CSS}</style></head><body>",
+            *pages,
+            "</body></html>",
         ]
-        loose = sum(1 for x in result.labels if x == UNGROUPED)
-        if loose:
-            rows.append((UNGROUPED, UNGROUPED_ROW_LABEL, "check-in", loose))
-        for gid, label, status, size in rows:
-            stem = stems.get(gid)
-            state = ""
-            if stem is not None:
-                state = (
-                    '<span class="ok">approved</span>'
-                    if stem.state == APPROVED
-                    else '<span class="draft">draft</span>'
-                )
-            parts.append(
-                f"<tr><td>{_e(label)}</td><td class='st'>{_e(status)}</td>"
-                f"<td class='n'>{size} ({size / n:.0%})</td>"
-                f"<td>{_e(stem.text) if stem else ''} {state}</td></tr>"
-            )
-        parts.append("</table>")
-        parts.append('<p class="top"><b>Tomorrow:</b></p><ul class="plan">')
-        for pg in result.plan.groups:
-            focus = f" <i>({_e(pg.focus)})</i>" if pg.kind != RETEACH and pg.focus else ""
-            parts.append(f"<li><b>{_e(pg.name)}</b>{focus}: {_e(', '.join(pg.students))}</li>")
-        parts.append("</ul>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    )
 
 
 OUTPUT_FILES = {
@@ -451,8 +505,10 @@ OUTPUT_FILES = {
 }
 
 
-def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write every export into ``out_dir`` (created if needed).
+def write_outputs(
+    analysis: Analysis, out_dir: str | Path, *, class_name: str | None = None, date: str | None = None
+) -> dict[str, Path]:
+    """Write every export into ``out_dir`` (created if needed); ``class_name``/``date`` title the handout.
 
     Returns:
         name -> path for responses, groups, plan, feedback (approved only), feedback_drafts, rosters and
@@ -467,5 +523,5 @@ def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     write_csv(student_feedback_frame(analysis), paths["feedback"])
     write_csv(feedback_drafts_frame(analysis), paths["feedback_drafts"])
     write_csv(rosters_frame(analysis), paths["rosters"])
-    paths["handout"].write_text(handout_html(analysis), encoding="utf-8")
+    paths["handout"].write_text(handout_html(analysis, class_name=class_name, date=date), encoding="utf-8")
     return paths
