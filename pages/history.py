@@ -17,11 +17,17 @@ from feedback_assistant_app.safe import md
 def _open(ticket_id: int, summary: dict) -> None:
     store = state.history()
     try:
-        analysis = store.load_analysis(ticket_id)
+        analysis, versions = store.open_ticket(ticket_id)  # the copy and its versions from one snapshot
     except FeedbackAssistantError as exc:
         state.flash("error", md(exc))
         return
-    state.start(analysis, details=summary, ticket_ids={summary["section"]: ticket_id})
+    section = summary["section"]
+    state.start(
+        analysis,
+        details=summary,
+        ticket_ids={section: ticket_id},
+        versions={(section, question): v for question, v in versions.items()},
+    )
     st.session_state["fa_goto"] = "pages/groups.py"
 
 

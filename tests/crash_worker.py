@@ -107,13 +107,18 @@ def approve(store: Store, name: str, rounds: int, save_result) -> None:
 
 
 def random_edits(store: Store, name: str, seconds: float, seed: int, tickets: list[int]) -> None:
-    """Random stem and label edits on shared tickets for ``seconds``, each on a freshly read copy."""
+    """Random stem and label edits on shared tickets for ``seconds``, each on a freshly read copy (a writer named
+    ``cli...`` opens the store anew for each edit, as separate command-line runs do)."""
     rng = random.Random(seed)
     deadline, n = time.monotonic() + seconds, 0
+    fresh = name.startswith("cli")  # the command line opens the store anew for each run
     while time.monotonic() < deadline:
+        if fresh:
+            store.close()
+            store = Store(store.url, teacher=store.teacher)
         ticket = rng.choice(tickets)
-        result = store.load_analysis(ticket).results[0]
-        [version] = store.versions(ticket).values()
+        analysis, versions = store.open_ticket(ticket)  # one snapshot: the copy and its version together
+        result, [version] = analysis.results[0], versions.values()
         time.sleep(rng.uniform(0, 0.02))  # a teacher's pause: other writers may save meanwhile
         group = rng.choice(result.groups)
         n += 1
@@ -135,6 +140,36 @@ def random_edits(store: Store, name: str, seconds: float, seed: int, tickets: li
             print("STALE", ticket, flush=True)
             continue
         print("EDIT", ticket, new, kind, group.group_id, value, flush=True)
+
+
+def count_lost(lines: list[str], store: Store, tickets: list[int]) -> tuple[int, int, int, int]:
+    """Check random writers' reports against the store.
+
+    An acknowledged edit is lost when its field's final value is not its value although no later acknowledged
+    edit (higher version of that class's question) changed that field; two acknowledged edits of one class with
+    the same version mean one silently overwrote the other.
+
+    Returns:
+        (acknowledged edits, refused as stale, lost, silent overwrites).
+    """
+    from collections import defaultdict
+
+    acks = [ln.split(" ", 5) for ln in lines if ln.startswith("EDIT ")]
+    stale = sum(ln.startswith("STALE") for ln in lines)
+    versions, latest = defaultdict(list), {}
+    for _, ticket, version, kind, gid, value in acks:
+        key = (int(ticket), kind, int(gid))
+        versions[int(ticket)].append(int(version))
+        if key not in latest or int(version) > latest[key][0]:
+            latest[key] = (int(version), value)
+    final = {}
+    for ticket in tickets:
+        result = store.load_analysis(ticket).results[0]
+        final.update({(ticket, "label", g.group_id): g.label for g in result.groups})
+        final.update({(ticket, "stem", s.group_id): s.text for s in result.stems})
+    lost = sum(1 for key, (_, value) in latest.items() if final.get(key) != value)
+    overwrites = sum(len(v) - len(set(v)) for v in versions.values())
+    return len(acks), stale, lost, overwrites
 
 
 def main(argv: list[str]) -> None:

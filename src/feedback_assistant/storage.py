@@ -440,7 +440,7 @@ class Store:
         Args:
             ticket_id: the teacher's saved ticket.
             result: the edited question (same responses as saved).
-            version: the question's version when this copy was read (``versions`` / the last return value).
+            version: the question's version when this copy was read (``open_ticket`` / the last return value).
 
         Returns:
             the question's new version.
@@ -475,14 +475,17 @@ class Store:
         """Question text -> its current version, for one of the teacher's tickets."""
         with self._read() as conn:
             self._require_ticket(conn, ticket_id)
-            return dict(
-                conn.execute(
-                    sa.select(t.questions.c.text, t.ticket_questions.c.version)
-                    .join(t.questions, t.questions.c.id == t.ticket_questions.c.question_id)
-                    .where(t.ticket_questions.c.ticket_id == ticket_id)
-                    .order_by(t.ticket_questions.c.position)
-                ).all()
-            )
+            return self._versions(conn, ticket_id)
+
+    def _versions(self, conn, ticket_id: int) -> dict[str, int]:
+        return dict(
+            conn.execute(
+                sa.select(t.questions.c.text, t.ticket_questions.c.version)
+                .join(t.questions, t.questions.c.id == t.ticket_questions.c.question_id)
+                .where(t.ticket_questions.c.ticket_id == ticket_id)
+                .order_by(t.ticket_questions.c.position)
+            ).all()
+        )
 
     # -- reading (the current teacher's classes)
 
@@ -553,8 +556,17 @@ class Store:
         Raises:
             NotFoundError: no such ticket among the teacher's (another teacher's ticket is not found either).
         """
+        return self.open_ticket(ticket_id)[0]
+
+    def open_ticket(self, ticket_id: int) -> tuple[Analysis, dict[str, int]]:
+        """``load_analysis`` and ``versions`` read together (one snapshot): the base for editing the ticket.
+
+        Reading them apart could pair an older copy with a newer version, and a save of that copy would then pass
+        the version check.
+        """
         with self._read() as conn:
             self._require_ticket(conn, ticket_id)
+            versions = self._versions(conn, ticket_id)
             ticket = conn.execute(sa.select(t.tickets).where(t.tickets.c.id == ticket_id)).one()
             tqs = conn.execute(
                 sa.select(t.ticket_questions.c.id, t.ticket_questions.c.answer_key, t.questions.c.text)
@@ -565,12 +577,13 @@ class Store:
             results = [load_result(conn, row.id, row.text, row.answer_key) for row in tqs]
         all_responses = [r for res in results for r in res.responses]
         columns = ColumnMap(**{k: v for k, v in (ticket.columns or {}).items() if k in ColumnMap.__slots__})
-        return Analysis(
+        analysis = Analysis(
             frame=frame_from_text(ticket.frame, all_responses),
             columns=columns,
             results=tuple(results),
             source_name=ticket.source_name,
         )
+        return analysis, versions
 
     def sections(self) -> list[str]:
         """Names of the teacher's saved sections (sorted)."""

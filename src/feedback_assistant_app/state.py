@@ -112,10 +112,18 @@ def keep_in_url(ws: Workspace | None) -> None:
         st.query_params[SESSION_PARAM] = ws.token
 
 
-def start(analysis: Analysis, details: dict | None = None, ticket_ids: dict | None = None) -> Workspace:
+def start(
+    analysis: Analysis, details: dict | None = None, ticket_ids: dict | None = None, versions: dict | None = None
+) -> Workspace:
     """Make ``analysis`` the session's work: forget old widget values, shelve it and save it to the history
-    (unless it was reopened from there: then ``ticket_ids`` names where it is saved)."""
-    ws = Workspace(analysis=analysis, details=dict(details or {}), ticket_ids=dict(ticket_ids or {}))
+    (unless it was reopened from there: then ``ticket_ids`` names where it is saved, and ``versions`` the saved
+    versions read together with ``analysis`` (``Store.open_ticket``), keyed (section, question))."""
+    ws = Workspace(
+        analysis=analysis,
+        details=dict(details or {}),
+        ticket_ids=dict(ticket_ids or {}),
+        versions=dict(versions or {}),
+    )
     if ws.details.get("teacher"):
         st.session_state[TEACHER_KEY] = ws.details["teacher"]  # the History page lists this teacher's classes
     reset_widgets()
@@ -123,7 +131,7 @@ def start(analysis: Analysis, details: dict | None = None, ticket_ids: dict | No
     st.session_state.pop(QUESTION_KEY, None)
     if not ws.ticket_ids:
         _save(ws)
-    else:
+    elif not ws.versions:
         _load_versions(ws)
     keep_in_url(ws)
     return ws

@@ -1,0 +1,43 @@
+"""The app's history as a teacher sees it: only her classes, and two windows never overwrite each other."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SAMPLES, FakeEmbedder
+from streamlit.testing.v1 import AppTest
+from test_app import largest_group, open_app, work
+
+from feedback_assistant import pipeline
+from feedback_assistant.storage import Store
+from feedback_assistant.tickets import read_tickets
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return pipeline.analyze(read_tickets(SAMPLES / "grade5_fractions.csv"), embedder=FakeEmbedder())
+
+
+def _reopen() -> AppTest:
+    at = open_app(page="history")
+    at.button(key="hi_open").click().run()
+    assert not at.exception and at.title[0].value == "Groups"
+    return at
+
+
+def test_a_window_holding_an_older_copy_is_told_to_reload_and_overwrites_nothing(analysis, monkeypatch):
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms Test")
+    [ticket] = Store().save_analysis(analysis, section="Period 3", date="2026-11-20").values()
+    one, two = _reopen(), _reopen()  # two browser tabs on the same class
+    g = largest_group(work(one).analysis.results[0])
+    key = f"w:0:label:{g.group_id}"
+    one.text_input(key=key).input("named in window one").run()
+    assert work(one).save_problem is None
+    two.text_input(key=key).input("named in window two").run()
+    assert "this class changed in another window — reload to see it" in work(two).save_problem
+    saved = Store().load_analysis(ticket).results[0]
+    assert {x.label for x in saved.groups if x.group_id == g.group_id} == {"named in window one"}
+    three = _reopen()  # reloading shows window one's edit, and edits from there are saved
+    assert three.text_input(key=key).value == "named in window one"
+    three.text_input(key=key).input("named after reloading").run()
+    assert work(three).save_problem is None
+    assert "named after reloading" in {x.label for x in Store().load_analysis(ticket).results[0].groups}
