@@ -37,6 +37,7 @@ from feedback_assistant.text import (
         ("分母相同", ["分母", "母相", "相同"]),
         ("I don't know, 3/9 or 0.5 or 50%", ["i", "don't", "know", "3/9", "or", "0.5", "or", "50%"]),
         (r"\(\frac{1}{3}\) of it", ["1/3", "of", "it"]),
+        ("see ![x](http://127.0.0.1:9/leak.png) or www.a.org, 3/9", ["see", "x", "or", "3/9"]),  # no URL words
     ],
 )
 def test_tokens_keep_whole_words_in_every_script(text, expected):

@@ -96,6 +96,8 @@ _TOKEN = regex.compile(
     rf"|[\p{{L}}--[{_NO_SPACE}]][\p{{L}}\p{{M}}--[{_NO_SPACE}]]*(?:'[\p{{L}}\p{{M}}--[{_NO_SPACE}]]+)?",
     flags=regex.V1,
 )
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+"""Web addresses: not words a label is made of."""
 _NO_SPACE_RUN = regex.compile(rf"^[{_NO_SPACE}]+$", flags=regex.V1)
 
 
@@ -115,7 +117,7 @@ def tokens(text: str) -> list[str]:
     runs become overlapping character bigrams. Only the first ``MAX_RESPONSE_CHARS`` characters are read.
     """
     s = unicodedata.normalize("NFC", display_text(for_analysis(text))).lower().replace("’", "'")
-    s = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", s)
+    s = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", _URL.sub(" ", s))
     out: list[str] = []
     for t in _TOKEN.findall(s):
         out.extend(_bigrams(t) if is_no_space(t) else (t,))
