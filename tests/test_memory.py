@@ -318,3 +318,20 @@ def test_with_answers_the_clusterers_groups_take_their_taught_names_one_each():
     assert {names.get(g) for g in labels[:3]} == {"tops"} and {names.get(g) for g in labels[3:6]} == {"common"}
     assert not set(labels[6:].tolist()) & set(co.taught)  # an answer nobody taught stays a new group
     assert len(set(co.taught.values())) == len(co.taught)  # each taught group names one group at most
+
+
+def test_forgetting_one_day_of_a_class_removes_that_days_examples_only(tmp_path):
+    from feedback_assistant.storage import Store
+    from feedback_assistant.storage_memory import MemoryStore
+
+    analysis = pipeline.analyze(_ticket(tmp_path, TOPS + COMMON), embedder=FakeEmbedder())
+    with Store(f"sqlite:///{tmp_path / 'h.sqlite'}", teacher="Ms A") as store:
+        memory = MemoryStore(store)
+        for day in ("2026-11-18", "2026-11-19"):
+            store.save_analysis(analysis, section="P1", date=day)
+            memory.record_result("Ms A", "P1", day, analysis.results[0])
+        assert {c.date for c in memory.load("Ms A", QUESTION).classes} == {"2026-11-18", "2026-11-19"}
+        report = store.forget("P1", date="2026-11-18", cache=False)
+        assert {c.date for c in memory.load("Ms A", QUESTION).classes} == {"2026-11-19"}
+        assert memory.count("Ms A") == sum(1 for g in analysis.results[0].labels if g != UNGROUPED)
+        assert report.counts.get("memory examples")

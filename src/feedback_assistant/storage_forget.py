@@ -135,6 +135,9 @@ def delete_class(conn, store, section: str, day: str | None) -> tuple[dict[str, 
         tbl = sa.Table(table, sa.MetaData(), autoload_with=conn)
         label = "memory examples" if "memory" in table or "example" in table else f"{table.replace('_', ' ')} rows"
         delete(label, sa.delete(tbl).where(tbl.c[column].in_(ids[parent])))
+    if not whole:  # one day of a class: the examples the teacher's corrections of that day left in memory go too
+        me = t.memory_examples
+        delete("memory examples", sa.delete(me).where(me.c.section_id.in_(section_ids), me.c.date == day))
     delete("plan members", sa.delete(t.plan_members).where(t.plan_members.c.plan_group_id.in_(pg_ids)))
     delete("plan groups", sa.delete(t.plan_groups).where(t.plan_groups.c.plan_id.in_(plan_ids)))
     delete("plans", sa.delete(t.plans).where(t.plans.c.ticket_question_id.in_(tq_ids)))

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from . import storage_schema as t
 from .memory import QuestionMemory, TaughtClass, TaughtGroup, question_key
 from .records import APPROVED, UNGROUPED, QuestionResult
-from .storage_codec import blob, unblob
+from .storage_codec import blob, normalise_date, unblob
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,7 @@ class MemoryStore:
         key = question_key(question)
         if not key:  # a file with one unnamed question: nothing to match the next class by
             return 0
+        date = normalise_date(date)  # the form ``forget --date`` matches
         given = {g.label: g for g in groups}
         with self.store.engine.begin() as conn:
             section_id = self._section_id(conn, teacher, section or "")
