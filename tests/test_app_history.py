@@ -36,6 +36,10 @@ def test_a_window_holding_an_older_copy_is_told_to_reload_and_overwrites_nothing
     assert "this class changed in another window — reload to see it" in work(two).save_problem
     saved = Store().load_analysis(ticket).results[0]
     assert {x.label for x in saved.groups if x.group_id == g.group_id} == {"named in window one"}
+    from feedback_assistant_app import downloads
+
+    exported = downloads.responses_csv(work(two)).decode("utf-8-sig")  # downloads hold what was saved
+    assert "named in window one" in exported and "named in window two" not in exported
     three = _reopen()  # reloading shows window one's edit, and edits from there are saved
     assert three.text_input(key=key).value == "named in window one"
     three.text_input(key=key).input("named after reloading").run()

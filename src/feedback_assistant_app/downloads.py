@@ -1,4 +1,5 @@
-"""Download buttons for the exports (the bytes come from ``feedback_assistant.export``)."""
+"""Download buttons for the exports (the bytes come from ``feedback_assistant.export``, made from what is saved in
+the history: ``state.saved_analysis``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import streamlit as st
 from feedback_assistant import export
 from feedback_assistant.spreadsheet import to_csv_bytes
 
-from .state import Workspace
+from .state import Workspace, saved_analysis
 
 CSV = "text/csv"
 HTML = "text/html"
@@ -25,26 +26,26 @@ def file_name(ws: Workspace, what: str, suffix: str) -> str:
 
 def handout(ws: Workspace) -> str:
     """The printable handout for the current state of the work."""
-    return ws.remember("handout", lambda: export.handout_html(ws.analysis))
+    return ws.remember("handout", lambda: export.handout_html(saved_analysis(ws)))
 
 
 def feedback_csv(ws: Workspace) -> bytes:
     """Per-student feedback; a group whose feedback is still a draft leaves its students' cells empty."""
     return ws.remember(
-        "feedback", lambda: to_csv_bytes(export.student_feedback_frame(ws.analysis, approved_only=True))
+        "feedback", lambda: to_csv_bytes(export.student_feedback_frame(saved_analysis(ws), approved_only=True))
     )
 
 
 def rosters_csv(ws: Workspace) -> bytes:
-    return ws.remember("rosters", lambda: to_csv_bytes(export.rosters_frame(ws.analysis)))
+    return ws.remember("rosters", lambda: to_csv_bytes(export.rosters_frame(saved_analysis(ws))))
 
 
 def plan_csv(ws: Workspace) -> bytes:
-    return ws.remember("plan", lambda: to_csv_bytes(export.plan_frame(ws.analysis)))
+    return ws.remember("plan", lambda: to_csv_bytes(export.plan_frame(saved_analysis(ws))))
 
 
 def responses_csv(ws: Workspace) -> bytes:
-    return ws.remember("responses", lambda: to_csv_bytes(export.responses_frame(ws.analysis)))
+    return ws.remember("responses", lambda: to_csv_bytes(export.responses_frame(saved_analysis(ws))))
 
 
 def handout_button(ws: Workspace, key: str, **kwargs) -> None:

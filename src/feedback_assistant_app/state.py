@@ -171,6 +171,22 @@ def _load_versions(ws: Workspace) -> None:
         ws.save_problem = f"Your edits are kept in this window, but your history could not be read: {exc}"
 
 
+def saved_analysis(ws: Workspace) -> Analysis:
+    """What the downloads are made from: the class as saved in the history (read back from the store), so a file
+    holds exactly what was saved; the window's copy when nothing is saved yet or the ticket spans several classes
+    (saved as one ticket per class)."""
+    if len(ws.ticket_ids) != 1:
+        return ws.analysis
+
+    def load() -> Analysis:
+        try:
+            return history(ws.details.get("teacher")).load_analysis(next(iter(ws.ticket_ids.values())))
+        except FeedbackAssistantError:
+            return ws.analysis
+
+    return ws.remember("saved analysis", load)
+
+
 def _save(ws: Workspace, qi: int | None = None) -> None:
     """Save the analysis (or, after an edit, question ``qi``) to the history store.
 
