@@ -168,9 +168,6 @@ try:
 except FeedbackAssistantError as exc:
     st.error(md(exc))
     st.stop()
-if store is None:
-    st.info("The history is not available in this version.")
-    st.stop()
 st.caption(f"Classes of **{md(store.teacher)}**. Colleagues' classes appear only in the comparison, without names.")
 _reopen(store)
 st.divider()

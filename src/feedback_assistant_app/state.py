@@ -149,10 +149,8 @@ def teacher() -> str:
 
 
 def history(name: str | None = None):
-    """The history store acting for ``name`` (default: this window's teacher); None without a storage layer."""
+    """The history store acting for ``name`` (default: this window's teacher)."""
     store = resources.store()
-    if store is None:
-        return None
     name = name or teacher()
     return store if store.teacher == name else store.as_teacher(name)
 
@@ -161,12 +159,11 @@ def _load_versions(ws: Workspace) -> None:
     """The saved versions of a reopened ticket's questions (the base of this window's edits)."""
     try:
         store = history(ws.details.get("teacher"))
-        if store is not None:
-            ws.versions = {
-                (name, question): v
-                for name, ticket in ws.ticket_ids.items()
-                for question, v in store.versions(ticket).items()
-            }
+        ws.versions = {
+            (name, question): v
+            for name, ticket in ws.ticket_ids.items()
+            for question, v in store.versions(ticket).items()
+        }
     except FeedbackAssistantError as exc:
         ws.save_problem = f"Your edits are kept in this window, but your history could not be read: {exc}"
 
@@ -195,8 +192,6 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
     """
     try:
         store = history(ws.details.get("teacher"))
-        if store is None:
-            return
         if not ws.ticket_ids:
             ws.ticket_ids = store.save_analysis(ws.analysis, **_save_kwargs(ws.details))
             ws.versions = {(name, r.question): 0 for name in ws.ticket_ids for r in ws.analysis.results}
@@ -250,12 +245,11 @@ def update(qi: int, new_result: QuestionResult, *, keep: str | None = None) -> N
 
 
 def memory(name: str | None = None):
-    """The teacher's memory of earlier classes, for ``pipeline.analyze(memory=...)``; None without a store."""
+    """The teacher's memory of earlier classes, for ``pipeline.analyze(memory=...)``; None when the history
+    cannot be opened."""
     try:
         store = history(name)
     except FeedbackAssistantError:
-        return None
-    if store is None:
         return None
     from feedback_assistant.storage_memory import MemoryStore, StoredMemory
 
