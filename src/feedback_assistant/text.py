@@ -96,6 +96,8 @@ _TOKEN = regex.compile(
     rf"|[\p{{L}}--[{_NO_SPACE}]][\p{{L}}\p{{M}}--[{_NO_SPACE}]]*(?:'[\p{{L}}\p{{M}}--[{_NO_SPACE}]]+)?",
     flags=regex.V1,
 )
+_ASCII_TOKEN = re.compile(r"-?\d+(?:[./]\d+)?%?|[a-z]+(?:'[a-z]+)?")
+_SLASH = re.compile(r"(?<=\d)\s*/\s*(?=\d)")
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 """Web addresses: not words a label is made of."""
 _NO_SPACE_RUN = regex.compile(rf"^[{_NO_SPACE}]+$", flags=regex.V1)
@@ -116,8 +118,11 @@ def tokens(text: str) -> list[str]:
     "3/9", "0.5" and "don't" stay whole; letters keep their diacritics ("không", "números"); Chinese and Japanese
     runs become overlapping character bigrams. Only the first ``MAX_RESPONSE_CHARS`` characters are read.
     """
-    s = unicodedata.normalize("NFC", display_text(for_analysis(text))).lower().replace("’", "'")
-    s = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", _URL.sub(" ", s))
+    s = display_text(for_analysis(text)).lower().replace("’", "'")
+    s = _SLASH.sub("/", _URL.sub(" ", s) if "/" in s or "www" in s else s)
+    if s.isascii():
+        return _ASCII_TOKEN.findall(s)  # the same tokens, faster
+    s = unicodedata.normalize("NFC", s)
     out: list[str] = []
     for t in _TOKEN.findall(s):
         out.extend(_bigrams(t) if is_no_space(t) else (t,))
@@ -204,10 +209,11 @@ def language_of(text: str) -> str | None:
         a key of ``LANGUAGE_NAMES`` ("en", "es", "vi", "zh", "ar", ...), or None.
     """
     s = unicodedata.normalize("NFC", for_analysis(text)).lower()
-    letters = len(_LETTER.findall(s))
+    ascii_only = s.isascii()
+    letters = sum(c.isalpha() for c in s) if ascii_only else len(_LETTER.findall(s))
     if letters < 2:
         return None
-    for code, pattern in _SCRIPTS:
+    for code, pattern in () if ascii_only else _SCRIPTS:
         n = len(pattern.findall(s))
         if code == "ja" and n and len(_SCRIPTS[1][1].findall(s)) + n >= letters / 2:
             return "ja"  # Japanese mixes kana and kanji
@@ -216,7 +222,7 @@ def language_of(text: str) -> str | None:
     words = [t for t in tokens(s) if not t[0].isdigit() and t[0] != "-"]
     if not words:
         return None
-    if len(_VIETNAMESE_LETTERS.findall(s)) >= 2:
+    if not ascii_only and len(_VIETNAMESE_LETTERS.findall(s)) >= 2:
         return "vi"
     hits = {code: sum(1 for w in words if w in fw) for code, fw in FUNCTION_WORDS.items()}
     if _SPANISH_MARKS.search(s):
