@@ -1,0 +1,54 @@
+"""History in a real browser on a computer two teachers share: Ms Browser sees, opens and forgets only her class;
+her colleague's class of the same name stays, and none of his students' names reach her page."""
+
+from __future__ import annotations
+
+import pytest
+from storage_helpers import make_analysis
+from test_browser import CHROMIUM, CHROMIUM_ARGS, serve, settle
+
+from feedback_assistant.storage import Store
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium"),
+]
+
+
+def test_history_shows_and_forgets_only_the_teachers_own_class(tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    db = tmp_path / "home" / "feedback.sqlite"
+    db.parent.mkdir(parents=True)
+    with Store(str(db), teacher="Ms Browser") as store:  # serve() runs the app as Ms Browser
+        store.save_analysis(make_analysis("Period 3", {"tops": 3, "right": 2}, prefix="mine-"), date="2026-11-20")
+        store.as_teacher("Mr Colleague").save_analysis(
+            make_analysis("Period 3", {"bigger": 4}, prefix="colleague-"), date="2026-11-21"
+        )
+    with serve(tmp_path) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1400})
+            page.goto(url)
+            page.get_by_role("link", name="History & PLC").click()
+            page.get_by_role("heading", name="Reopen a past day").wait_for(timeout=60_000)
+            settle(page)
+            page.get_by_test_id("stSelectbox").first.click()  # the list of exit tickets to reopen
+            options = [o.inner_text() for o in page.get_by_role("option").all()]
+            assert len(options) == 1 and options[0].startswith("2026-11-20 · Period 3"), options  # not his
+            page.keyboard.press("Escape")
+            page.get_by_role("button", name="Open", exact=True).and_(
+                page.get_by_test_id("stBaseButton-primary")
+            ).click()
+            page.get_by_role("heading", name="Groups").wait_for(timeout=60_000)
+            settle(page)
+            assert "colleague-" not in page.content()  # his students never reach her page
+            page.get_by_role("link", name="History & PLC").click()
+            page.get_by_role("button", name="Forget this class…").click()
+            page.get_by_role("button", name="Yes, forget Period 3").click()
+            page.get_by_text("Forgot the class").first.wait_for(timeout=30_000)
+            settle(page)
+        finally:
+            browser.close()
+    with Store(str(db), teacher="Ms Browser") as store:
+        assert store.list_tickets() == []
+        assert [t.date for t in store.as_teacher("Mr Colleague").list_tickets()] == ["2026-11-21"]
