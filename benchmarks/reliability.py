@@ -97,7 +97,7 @@ def concurrent(url: str, names: list[str], seconds: float) -> None:
     what = f"{len(names)} writers ({', '.join(names)}) on {'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}"
     row(
         f"concurrent edits, {what}, {seconds:.0f} s",
-        f"{acks} acknowledged ({len(acks) / seconds:.1f}/s), {stale} refused as stale, {lost} lost, "
+        f"{acks} acknowledged ({acks / seconds:.1f}/s), {stale} refused as stale, {lost} lost, "
         f"{duplicate_versions} silent overwrites, integrity {_integrity(url)}",
         "ok" if lost == 0 and duplicate_versions == 0 else "FAIL",
     )
