@@ -44,6 +44,9 @@ from .reasoning_match import _neighbours, reasoning_vectors
 from .records import MISCONCEPTION, ON_TARGET, UNGROUPED, QuestionResult
 
 N_NEIGHBOURS = 5
+MAX_NEIGHBOUR_ROWS = 2000
+"""Above this many on-target + misconception members (PLC scale) ``other_share`` and ``reasoning_margin`` are not
+computed (nan): the neighbour search is quadratic; the embedding margin carries the evidence from centroids."""
 CHECK_SHARE = 0.8
 """On-target members with at least this share of nearest classmates in misconception groups are flagged."""
 RESCUE_SHARE = 0.8
@@ -163,6 +166,8 @@ def _reasoning_evidence(
     kept = np.flatnonzero(on | mis)
     if result.vectors is None or len(result.vectors) != n or not on.any() or not mis.any() or len(kept) < 3:
         return margin, share
+    if len(kept) > MAX_NEIGHBOUR_ROWS:  # PLC scale: the embedding margin alone (see MAX_NEIGHBOUR_ROWS)
+        return margin, share
     vectors = np.asarray(result.vectors, dtype=float)[kept]
     x = reasoning_vectors([result.responses[i].text for i in kept], vectors)
     lab, on_k = labels[kept], on[kept]
@@ -180,7 +185,7 @@ def _reasoning_evidence(
             continue
         own = (sim[j, col[g]] - self_sim[j]) / (sizes[g] - 1)
         margin[kept[j]] = own - max(sim[j, col[o]] / sizes[o] for o in others)
-    if len(kept) > N_NEIGHBOURS:
+    if N_NEIGHBOURS < len(kept) <= MAX_NEIGHBOUR_ROWS:
         mis_k = mis[kept]
         for j, nb in _neighbours(x, N_NEIGHBOURS, vectors.shape[1]).items():
             other = mis_k if on_k[j] else on_k

@@ -417,8 +417,27 @@ def stem_for(result: QuestionResult, row: int) -> FeedbackStem | None:
     return next((s for s in result.stems if s.group_id == gid), None)
 
 
+_RENDERED: dict[int, tuple[QuestionResult, tuple[StudentFeedback, ...]]] = {}
+"""The last few rendered results (by identity: exports render the same result several times)."""
+_RENDERED_KEEP = 8
+
+
 def feedback_rows(result: QuestionResult) -> tuple[StudentFeedback, ...]:
     """What every student of the question gets, in response order (see ``feedback_for``)."""
+    hit = _RENDERED.get(id(result))
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    rows = _render(result)
+    try:
+        while len(_RENDERED) >= _RENDERED_KEEP:
+            _RENDERED.pop(next(iter(_RENDERED)), None)
+    except (RuntimeError, StopIteration):  # another thread (the app) changed it meanwhile
+        _RENDERED.clear()
+    _RENDERED[id(result)] = (result, rows)
+    return rows
+
+
+def _render(result: QuestionResult) -> tuple[StudentFeedback, ...]:
     overrides = dict(result.overrides)
     stems = {s.group_id: s for s in result.stems}
     around = {g.group_id: label_phrase(g.label).lower() for g in result.groups}
