@@ -178,7 +178,7 @@ class Store:
                     f"name, and {teacher.strip()!r}'s are not yours to open. Connect with that teacher's own "
                     "login instead."
                 )
-            self.teacher = self.role
+            self.teacher: str = str(self.role)  # PLC mode is PostgreSQL: there is always a role
         else:
             self.teacher = current_teacher(teacher)
         self._secret: str | None = None
@@ -233,6 +233,7 @@ class Store:
                     raise
                 damage = "SQLite reports it malformed"
         if damage:
+            assert self._path is not None  # damage is only ever found in a SQLite file
             self.engine.dispose()
             raise move_aside(self._path, damage)
         if current == heads:
@@ -303,11 +304,9 @@ class Store:
             raise
 
     def _insert(self, table: sa.Table):
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
 
     def _get_or_create(self, conn, table: sa.Table, keys: dict, extra: dict | None = None) -> int:
         where = sa.and_(*(table.c[k] == v for k, v in keys.items()))
@@ -419,7 +418,7 @@ class Store:
                         columns={k: getattr(part.columns, k) for k in ColumnMap.__slots__},
                         frame=frame_to_text(part.frame),
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]
                 for position, result in enumerate(part.results):
                     tq = conn.execute(
                         t.ticket_questions.insert().values(
@@ -429,7 +428,7 @@ class Store:
                             position=position,
                             answer_key=result.key,
                         )
-                    ).inserted_primary_key[0]
+                    ).inserted_primary_key[0]  # type: ignore[index]
                     write_result(conn, tq, result, owner)
                 ids[name] = ticket_id
         return ids
@@ -520,7 +519,7 @@ class Store:
                 .order_by(tq.c.ticket_id, tq.c.position)
             ):
                 qs[tid].append(text)
-            n_resp = dict(
+            n_resp: dict[int, int] = dict(
                 conn.execute(
                     sa.select(tq.c.ticket_id, sa.func.count(t.responses.c.id))
                     .join(t.responses, t.responses.c.ticket_question_id == tq.c.id)
@@ -528,7 +527,7 @@ class Store:
                     .group_by(tq.c.ticket_id)
                 ).all()
             )
-            n_appr = dict(
+            n_appr: dict[int, int] = dict(
                 conn.execute(
                     sa.select(tq.c.ticket_id, sa.func.count(t.stems.c.id))
                     .join(t.stems, t.stems.c.ticket_question_id == tq.c.id)
@@ -707,13 +706,14 @@ class Store:
                     raise _DryRun
         except _DryRun:
             pass
+        assert report is not None  # set in the transaction (a failure there raises)
         cached = storage_forget.forget_cached_embeddings(texts, cache, dry_run=dry_run)
         if cached:
             report.counts["cached embeddings"] = cached
         if not dry_run and self.dialect == "sqlite":
             raw = self.engine.raw_connection()  # outside any transaction: old page images leave the WAL file
             try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
             finally:
                 raw.close()
         return report
