@@ -93,3 +93,13 @@ def test_apply_approvals_approves_a_whole_group_or_personalises(fake_embedder):
     assert [s.state for s in whole.stems] == [APPROVED, "draft"] and whole.overrides == ()
     part = apply_approvals(result, {3: rows[3]}, {4})
     assert all(s.state == "draft" for s in part.stems) and part.overrides == ((3, rows[3]),)
+
+
+def test_a_stale_saved_json_is_not_applied_to_another_ticket(analysed, fake_embedder, capsys):
+    out, _ = analysed
+    other = SAMPLES / "grade8_ela_google_forms.csv"
+    assert cli.main(["analyze", str(other), "--out", str(out), "--no-save"], embedder=fake_embedder) == 0
+    capsys.readouterr()
+    assert cli.main(["approve", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another analysis" in err and "Nothing was saved" in err

@@ -84,10 +84,14 @@ def read_drafts(path: str | Path) -> pd.DataFrame:
         ) from exc
 
 
-def remember_saved(out_dir: str | Path, *, db: str | None, teacher: str, tickets: dict[str, int]) -> Path:
-    """Write ``saved.json`` into ``out_dir``: where the analysis was saved (no student data)."""
+def remember_saved(
+    out_dir: str | Path, *, db: str | None, teacher: str, tickets: dict[str, int], rows: int | None = None
+) -> Path:
+    """Write ``saved.json`` into ``out_dir``: where the analysis was saved and how many rows its drafts file has
+    (no student data)."""
     path = Path(out_dir) / SAVED_FILE
-    path.write_text(json.dumps({"db": db, "teacher": teacher, "tickets": tickets}, indent=1), encoding="utf-8")
+    info = {"db": db, "teacher": teacher, "tickets": tickets, "rows": rows}
+    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
     return path
 
 
@@ -136,6 +140,12 @@ def _as_typed(cell: str) -> str:
 def _update_store(folder: Path, drafts: pd.DataFrame, db: str | None) -> tuple[int, int]:
     """Write the approvals into the saved analysis named by ``saved.json``: (questions updated, unmatched rows)."""
     info = json.loads((folder / SAVED_FILE).read_text(encoding="utf-8"))
+    if info.get("rows") is not None and int(info["rows"]) != len(drafts):
+        raise DraftsFileError(
+            f"{SAVED_FILE} in this folder belongs to another analysis ({info['rows']} rows, the drafts file has "
+            f"{len(drafts)}). Nothing was saved to your history; feedback.csv was written. Run analyze again into "
+            "an empty folder, or pass --no-save."
+        )
     from .storage import Store
 
     state = drafts[STATE_COLUMN].str.strip().str.lower()

@@ -235,7 +235,7 @@ def _save(analysis, args) -> str:
         tickets = store.save_analysis(analysis, section=args.section, date=date, topic=args.topic)
         from .approval import remember_saved  # so `approve` on this folder updates the saved analysis
 
-        remember_saved(args.out, db=args.db, teacher=store.teacher, tickets=tickets)
+        remember_saved(args.out, db=args.db, teacher=store.teacher, tickets=tickets, rows=len(analysis.frame))
         return f" Saved to {store.teacher}'s history."
 
 
