@@ -335,3 +335,18 @@ def test_forgetting_one_day_of_a_class_removes_that_days_examples_only(tmp_path)
         assert {c.date for c in memory.load("Ms A", QUESTION).classes} == {"2026-11-19"}
         assert memory.count("Ms A") == sum(1 for g in analysis.results[0].labels if g != UNGROUPED)
         assert report.counts.get("memory examples")
+
+
+def test_a_carried_over_group_stays_marked_when_the_class_is_reopened(tmp_path):
+    from feedback_assistant.storage import Store
+
+    memory = _memory(TOPS[:4], ["Added tops and bottoms"] * 4, groups=[TaughtGroup("Added tops and bottoms")])
+    analysis = pipeline.analyze(
+        _ticket(tmp_path, TOPS[4:] + COMMON), embedder=FakeEmbedder(), memory=DictMemory([memory])
+    )
+    assert any(g.carried_over for g in analysis.results[0].groups)
+    with Store(f"sqlite:///{tmp_path / 'h.sqlite'}", teacher="Ms A") as store:
+        ids = store.save_analysis(analysis, section="P2", date="2026-11-20")
+        reopened = store.load_analysis(next(iter(ids.values())))
+    carried = [g.label for g in reopened.results[0].groups if g.carried_over]
+    assert carried == ["Added tops and bottoms"]

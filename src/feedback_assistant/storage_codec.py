@@ -252,6 +252,7 @@ def _group_row(result: QuestionResult, g: Group, position: int, centroid=True) -
         "status_confirmed": bool(g.status_confirmed),
         "answer": g.answer,
         "terms": list(g.terms),
+        "carried_over": bool(g.carried_over),
     }
     if centroid:
         row["centroid"] = _centroid(result, g)
@@ -431,6 +432,7 @@ def load_groups(conn, tq: int, question: str) -> tuple[Group, ...]:
             status_confirmed=bool(g.status_confirmed),
             answer=g.answer,
             terms=tuple(g.terms),
+            carried_over=bool(g.carried_over),
         )
         for g in conn.execute(
             sa.select(t.groups).where(t.groups.c.ticket_question_id == tq).order_by(t.groups.c.position)

@@ -26,6 +26,13 @@ from .records import APPROVED, UNGROUPED, QuestionResult
 from .storage_codec import blob, normalise_date, unblob
 
 
+def _vector(data: bytes) -> np.ndarray:
+    """A stored example's vector (memory examples always have one)."""
+    v = unblob(data)
+    assert v is not None
+    return v
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """One labelled response to record: its text, chosen answer, embedding (dim,) and taught group label."""
@@ -57,7 +64,10 @@ def examples_from_result(result: QuestionResult) -> tuple[list[Example], list[Ta
         taught_stem = s is not None and (s.state == APPROVED or s.text != s.drafted)
         groups.append(
             TaughtGroup(
-                g.label, str(g.status), s.text if taught_stem else "", bool(s is not None and s.state == APPROVED)
+                g.label,
+                str(g.status),
+                s.text if s is not None and taught_stem else "",
+                bool(s is not None and s.state == APPROVED),
             )
         )
     return examples, groups
@@ -267,7 +277,7 @@ class MemoryStore:
             texts=tuple(r.text for r in rows),
             answers=tuple(r.answer for r in rows),
             labels=tuple(r.label for r in rows),
-            vectors=np.vstack([unblob(r.vector) for r in rows]),
+            vectors=np.vstack([_vector(r.vector) for r in rows]),
             groups=tuple(TaughtGroup(g.label, g.status, g.stem, bool(g.stem_approved)) for g in groups),
             classes=tuple(TaughtClass(s, d, n) for (s, d), n in classes.items()),
         )
@@ -300,15 +310,42 @@ class MemoryStore:
         if exclude is not None:
             where.append(mg.c.owner != exclude)
         with self.store.engine.connect() as conn:  # the text, section and date columns are never read
-            rows = conn.execute(
-                sa.select(me.c.answer, me.c.vector, mg.c.label)
-                .join(mg, mg.c.id == me.c.group_id)
-                .where(*where)
-                .order_by(me.c.id)
-            ).all()
-            groups = conn.execute(
-                sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved).where(*where).order_by(mg.c.id)
-            ).all()
+            if conn.dialect.name == "postgresql" and "plc_shared_memory" in sa.inspect(conn).get_view_names():
+                # a PLC server: row-level security hides colleagues' rows; the view shows what they shared
+                view = sa.table(
+                    "plc_shared_memory",
+                    *(
+                        sa.column(c)
+                        for c in (
+                            "owner",
+                            "question_key",
+                            "label",
+                            "status",
+                            "stem",
+                            "stem_approved",
+                            "example_id",
+                            "answer",
+                            "vector",
+                        )
+                    ),
+                )
+                shown = [view.c.question_key == key] + ([view.c.owner != exclude] if exclude is not None else [])
+                rows = conn.execute(
+                    sa.select(view.c.answer, view.c.vector, view.c.label).where(*shown).order_by(view.c.example_id)
+                ).all()
+                groups = conn.execute(
+                    sa.select(view.c.label, view.c.status, view.c.stem, view.c.stem_approved).where(*shown).distinct()
+                ).all()
+            else:
+                rows = conn.execute(
+                    sa.select(me.c.answer, me.c.vector, mg.c.label)
+                    .join(mg, mg.c.id == me.c.group_id)
+                    .where(*where)
+                    .order_by(me.c.id)
+                ).all()
+                groups = conn.execute(
+                    sa.select(mg.c.label, mg.c.status, mg.c.stem, mg.c.stem_approved).where(*where).order_by(mg.c.id)
+                ).all()
         if not rows:
             return None
         first: dict[str, TaughtGroup] = {}
@@ -319,7 +356,7 @@ class MemoryStore:
             texts=tuple("" for _ in rows),
             answers=tuple(r.answer for r in rows),
             labels=tuple(r.label for r in rows),
-            vectors=np.vstack([unblob(r.vector) for r in rows]),
+            vectors=np.vstack([_vector(r.vector) for r in rows]),
             groups=tuple(first.values()),
             classes=(TaughtClass("colleagues", "", len(rows)),),
         )

@@ -176,6 +176,7 @@ def _views_sql(ipad: str, opad: str) -> list[str]:
     message = "convert_to(r.owner || chr(31) || s.name || chr(31) || r.student, 'UTF8')"
     digest = f"encode(sha256(decode('{opad}', 'hex') || sha256(decode('{ipad}', 'hex') || {message})), 'hex')"
     return [
+        "DROP VIEW IF EXISTS plc_shared_memory",
         "DROP VIEW IF EXISTS plc_responses",
         "DROP VIEW IF EXISTS plc_groups",
         "DROP VIEW IF EXISTS plc_ticket_questions",
@@ -194,6 +195,13 @@ def _views_sql(ipad: str, opad: str) -> list[str]:
            FROM responses r JOIN ticket_questions tq ON tq.id = r.ticket_question_id
            JOIN tickets tk ON tk.id = tq.ticket_id JOIN sections s ON s.id = tk.section_id
            WHERE r.owner <> current_user""",
+        # what a teacher shares of a question's memory (storage_memory.MemoryStore.share): names, stems, chosen
+        # answers and vectors - never a response's text, a student or a class
+        """CREATE VIEW plc_shared_memory AS
+           SELECT g.owner, g.question_key, g.label, g.status, g.stem, g.stem_approved, e.id AS example_id,
+                  e.answer, e.vector
+           FROM memory_groups g JOIN memory_examples e ON e.group_id = g.id
+           WHERE g.shared AND g.owner <> current_user""",
     ]
 
 
@@ -260,7 +268,7 @@ def setup_plc(admin_url: str, teachers: list[str], passwords: dict | None = None
             conn.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_quote(conn, schema)} TO {group}"))
             for sql in _views_sql(*_pads(secret)):
                 conn.execute(sa.text(sql))
-            for view in ("plc_ticket_questions", "plc_groups", "plc_responses"):
+            for view in ("plc_ticket_questions", "plc_groups", "plc_responses", "plc_shared_memory"):
                 conn.execute(sa.text(f"GRANT SELECT ON {view} TO {group}"))
             for name in teachers:
                 name = name.strip()

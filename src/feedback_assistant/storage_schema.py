@@ -140,6 +140,7 @@ groups = sa.Table(
     sa.Column("answer", sa.Text, nullable=True),
     sa.Column("terms", sa.JSON, nullable=False),
     sa.Column("centroid", sa.LargeBinary, nullable=True),
+    sa.Column("carried_over", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0003
     sa.UniqueConstraint(
         "ticket_question_id", "group_id", name="uq_response_groups_ticket_question_id_group_id"
     ),

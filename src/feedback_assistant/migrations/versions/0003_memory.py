@@ -4,6 +4,8 @@
   approved or wrote; ``shared`` marks a group its owner shares with their PLC (names, stems and vectors only).
 - ``memory_examples``: one row per corrected response (text, chosen answer, embedding) of one class
   (``section_id``, ON DELETE CASCADE, so forgetting a class deletes its examples), with its taught group.
+- ``response_groups.carried_over``: the group's name, status and stem came from memory and wait for the
+  teacher's confirmation (kept when a class is reopened from the history).
 
 Revision ID: 0003
 Revises: 0002
@@ -66,8 +68,12 @@ def upgrade() -> None:
     )
     for col in ("owner", "group_id", "section_id", "question_key"):
         op.create_index(f"ix_memory_examples_{col}", "memory_examples", [col])
+    with op.batch_alter_table("response_groups") as batch:
+        batch.add_column(sa.Column("carried_over", sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("response_groups") as batch:
+        batch.drop_column("carried_over")
     op.drop_table("memory_examples")
     op.drop_table("memory_groups")
