@@ -44,10 +44,10 @@ from feedback_assistant.memory import MemoryLearner, QuestionMemory, TaughtGroup
 
 KS = (0, 1, 2, 4)
 N_CLASSES = 5
-CS = (10.0, 100.0)
+CS = (100.0,)  # chosen leave-question-out over (10, 100) on MAP: 100 in 26 of 30 held-out choices
 MIN_FITS = (0.3, 0.4, 0.5)
 NOVELTIES = (None, 0.05, 0.1, 0.2, 0.3, 0.5)
-ANSWER_PRIORS = (0.5, 2.0, 8.0)
+ANSWER_PRIORS = (0.5, 8.0)
 SIZES = {"map": 30, "beetle": 20, "synthetic": 12}
 
 
