@@ -228,7 +228,7 @@ def feedback_drafts_frame(analysis: Analysis) -> pd.DataFrame:
                 {
                     "row": r.row,
                     "student": student_name(r),
-                    **{c: "" if pd.isna(v := frame.at[r.row, c]) else v for c in ids},
+                    **{c: _cell(frame, r.row, c) for c in ids},
                     "question": result.question,
                     "group": _label_of(result, i),
                     "check": int(fb.check),
@@ -241,6 +241,12 @@ def feedback_drafts_frame(analysis: Analysis) -> pd.DataFrame:
 
 
 _LMS_DROP = ("row", "group", "check")
+
+
+def _cell(frame: pd.DataFrame, row: int, column: str) -> object:
+    """A frame cell as written ("" for a missing one)."""
+    value: object = frame.at[row, column]
+    return "" if pd.isna(value) else value  # type: ignore[call-overload]  # any cell value is a scalar
 
 
 def student_feedback_frame(analysis: Analysis, approved_only: bool = True) -> pd.DataFrame:

@@ -21,8 +21,12 @@ results that do not depend on row order.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 from .answers import _ANSWER_TOKEN, _INLINE_WORD_NUMBER, _UNITS, normalise_answer
 from .text import OTHER_STOP_WORDS, for_analysis, is_no_space, stem, tokens
@@ -57,7 +61,7 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
+def number_block(texts: list[str], last_weight: float = 3.0) -> sparse.csr_matrix:
     """IDF-weighted number-token indicators, the last number weighted ``last_weight`` times.
 
     Args:
@@ -85,7 +89,7 @@ def number_block(texts: list[str], last_weight: float = 3.0) -> np.ndarray:
     return normalize(sparse.csr_matrix(x))
 
 
-def word_block(texts: list[str], max_features: int = 5000) -> np.ndarray:
+def word_block(texts: list[str], max_features: int = 5000) -> sparse.csr_matrix:
     """TF-IDF of stemmed content words (sublinear tf, English stop words removed), fitted on ``texts``.
 
     Returns:

@@ -141,13 +141,13 @@ def delete_class(conn, store, section: str, day: str | None) -> tuple[dict[str, 
     delete("plan members", sa.delete(t.plan_members).where(t.plan_members.c.plan_group_id.in_(pg_ids)))
     delete("plan groups", sa.delete(t.plan_groups).where(t.plan_groups.c.plan_id.in_(plan_ids)))
     delete("plans", sa.delete(t.plans).where(t.plans.c.ticket_question_id.in_(tq_ids)))
-    for name, table in (
+    for name, child in (
         ("overrides", t.overrides),
         ("feedback stems", t.stems),
         ("groups", t.groups),
         ("responses", t.responses),
     ):
-        delete(name, sa.delete(table).where(table.c.ticket_question_id.in_(tq_ids)))
+        delete(name, sa.delete(child).where(child.c.ticket_question_id.in_(tq_ids)))
     delete("ticket questions", sa.delete(t.ticket_questions).where(t.ticket_questions.c.id.in_(tq_ids)))
     delete("exit tickets", sa.delete(t.tickets).where(t.tickets.c.id.in_(ticket_ids)))
     # Library wording of this teacher that quotes one of the class's students goes too.

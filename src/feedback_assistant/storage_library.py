@@ -10,6 +10,11 @@ from . import storage_schema as t
 from .storage_codec import blob, text_hash, unblob
 
 
+def _floats(data: bytes | None) -> list[float]:
+    v = unblob(data) if data else None
+    return [] if v is None else [float(x) for x in v]
+
+
 def entry_key(topic: str, label: str) -> str:
     return hashlib.sha256(f"{topic}\x00{label}".encode()).hexdigest()
 
@@ -30,7 +35,7 @@ def load_entries(conn, topic: str) -> list:
             text=r.text,
             status=r.status,
             answer=r.answer,
-            centroid=tuple(float(x) for x in (unblob(r.centroid) if r.centroid else ())),
+            centroid=tuple(float(x) for x in _floats(r.centroid)),
             approved_at=r.approved_at,
         )
         for r in rows

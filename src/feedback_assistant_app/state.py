@@ -422,7 +422,7 @@ def short(text: str, limit: int = 90) -> str:
 
 
 STATUS_OPTIONS = (ON_TARGET, MISCONCEPTION, UNCLEAR)
-_STATUS_TEXT = {
+_STATUS_TEXT: dict[str, str] = {
     ON_TARGET: ":material/check_circle: On target",
     MISCONCEPTION: ":material/error: Misconception",
     UNCLEAR: ":material/help: Not sure",
