@@ -82,3 +82,10 @@ def _pages(html: str, tmp_path: Path, fmt: str) -> int:
 def test_prints_on_one_page_per_class(fractions, periods, tmp_path, fmt):
     assert _pages(handout_html(fractions), tmp_path, fmt) == 1  # 30 students, 3 questions
     assert _pages(handout_html(periods), tmp_path, fmt) == 3  # three class periods
+
+
+def test_title_date_is_the_day_of_form_timestamps():
+    from conftest import FakeEmbedder
+
+    forms = pipeline.analyze(read_tickets(SAMPLES / "grade8_ela_google_forms.csv"), embedder=FakeEmbedder())
+    assert re.findall(r"<h1>(.*?)</h1>", handout_html(forms)) == ["grade8_ela_google_forms — 2026-11-18"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -379,6 +380,24 @@ def _common(values) -> str | None:
     return found.most_common(1)[0][0] if found else None
 
 
+_TIME_ZONE = re.compile(r"\s+[A-Z]{2,5}$")
+
+
+def _day(values) -> str | None:
+    """The most common calendar day among date / timestamp cells ("2026/11/18 10:02:13 AM EST" -> 2026-11-18);
+    a cell that is no date is kept as written."""
+    days = []
+    for v in values:
+        text = str(v).strip() if v is not None else ""
+        if not text:
+            continue
+        with warnings.catch_warnings():  # "could not infer format": one cell at a time, on purpose
+            warnings.simplefilter("ignore")
+            when = pd.to_datetime(_TIME_ZONE.sub("", text), errors="coerce")
+        days.append(text if pd.isna(when) else when.date().isoformat())
+    return _common(days)
+
+
 def _classes(analysis: Analysis) -> list[tuple[str | None, set[int]]]:
     """(section name or None, response rows) per class, in order of first appearance (one class when the file
     names no sections)."""
@@ -465,7 +484,7 @@ def handout_html(
     import datetime as dt
 
     all_responses = [r for result in analysis.results for r in result.responses]
-    day = date or _common(r.date for r in all_responses) or dt.date.today().isoformat()
+    day = date or _day(r.date for r in all_responses) or dt.date.today().isoformat()
     fallback = class_name or Path(analysis.source_name or "Exit ticket").stem
     pages = []
     for section, keep in _classes(analysis):
