@@ -206,3 +206,12 @@ def test_a_shared_question_reaches_a_colleague_without_student_text(tmp_path, db
     capsys.readouterr()
     assert cli.main(["share-memory", "--question", "never taught", "--teacher", "Ms A", "--db", db]) == 2
     assert "taught no groups" in capsys.readouterr().err
+
+
+def test_analyze_no_save_uses_memory_but_never_creates_a_history(tmp_path, db, fake_embedder):
+    fresh = tmp_path / "fresh.sqlite"
+    assert _analyze(tmp_path, f"sqlite:///{fresh}", tmp_path / "o", "--no-save", embedder=fake_embedder) == 0
+    assert not fresh.exists()
+    assert _teach(tmp_path, db, embedder=fake_embedder) == 0
+    assert _analyze(tmp_path, db, tmp_path / "o2", "--no-save", embedder=fake_embedder) == 0
+    assert pd.read_csv(tmp_path / "o2" / "groups.csv")["carried_over"].any()

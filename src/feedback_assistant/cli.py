@@ -192,11 +192,23 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
 
 
 def _open_memory(args):
-    """The teacher's memory of earlier classes, read from the history database."""
-    from .storage import Store
+    """The teacher's memory of earlier classes, read from the history database (None with ``--no-save`` when
+    there is no history yet, or when it cannot be opened: the ticket is then grouped from scratch)."""
+    from .records import FeedbackAssistantError
+    from .storage import Store, resolve_url, sqlite_path
     from .storage_memory import MemoryStore, StoredMemory
 
-    store = Store(args.db, teacher=args.teacher)
+    if args.no_save:
+        path = sqlite_path(resolve_url(args.db))
+        if path is not None and not path.exists():
+            return None  # --no-save never creates a history file
+    try:
+        store = Store(args.db, teacher=args.teacher)
+    except FeedbackAssistantError as exc:
+        if not args.no_save:
+            raise
+        print(f"Note: your memory of earlier classes could not be read ({exc}); grouping from scratch.")
+        return None
     return StoredMemory(MemoryStore(store), store.teacher, plc=args.plc_memory)
 
 
