@@ -61,8 +61,8 @@ def load_beetle(path: Path | None = None) -> pd.DataFrame | None:
 
 
 def load_synthetic(folder: Path | None = None) -> pd.DataFrame | None:
-    """The project's own made-up explanations (``research/training_data/*.csv``, written for this project, grouped by the
-    reasoning they show): 112 questions in maths and science, never used to tune the pipeline."""
+    """The project's own made-up explanations (``research/training_data/*.csv``, written for this project, grouped by
+    the reasoning they show): 112 questions in maths and science, never used to tune the pipeline."""
     folder = folder or REPO / "research" / "training_data"
     paths = sorted(folder.glob("*.csv"))
     if not paths:
