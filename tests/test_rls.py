@@ -141,3 +141,15 @@ def test_plc_setup_command_prints_each_login_and_refuses_sqlite(plc, tmp_path, c
     assert "login already existed" in out
     assert main(["plc-setup", "--db", str(tmp_path / "x.sqlite"), "--teacher", "x"]) == 2
     assert "needs a PostgreSQL database URL" in capsys.readouterr().err
+
+
+def test_the_app_acts_as_the_database_login_whatever_name_is_typed(plc, monkeypatch):
+    from feedback_assistant_app import state
+
+    _, urls = plc
+    a_name, _ = urls
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_DB", urls[a_name])
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "typed on the Upload page")
+    store = state.history()
+    assert store.plc and store.teacher == a_name
+    assert state.history("someone else").teacher == a_name
