@@ -16,6 +16,7 @@ from feedback_assistant import pipeline, review
 from feedback_assistant.records import APPROVED, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackAssistantError
 from feedback_assistant.tickets import read_tickets
 from feedback_assistant_app import downloads
+from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import WS_KEY, Workspace
 
 APP = str(REPO / "app.py")
@@ -121,7 +122,7 @@ def test_a_file_above_the_size_limit_is_refused_with_a_clear_message():
     at.file_uploader(key="fa_uploader").set_value(("huge.csv", big, "text/csv")).run()
     assert not at.exception
     message = texts(at.error)
-    assert "huge.csv" in message and "up to 20 MB" in message and "CSV" in message
+    assert md("huge.csv") in message and "up to 20 MB" in message and "CSV" in message
     assert not [b for b in at.button if b.key == "up_go"]
 
 
@@ -512,7 +513,7 @@ def test_tomorrow_shows_groups_and_moves_a_student(analysis):
     r = result(at)
     assert "What showed up most" in texts(at.subheader)
     for pg in r.plan.groups:
-        assert any(m.value == f"**{pg.name}**" for m in at.markdown)
+        assert any(m.value == f"**{md(pg.name)}**" for m in at.markdown)
     first, target = r.plan.groups[0], r.plan.groups[-1]
     row = first.rows[0]
     at.selectbox(key="w:0:plan_row").set_value(row).run()
@@ -535,9 +536,9 @@ def test_tomorrow_shows_one_class_period_at_a_time():
     p1 = {x.student for x in r.responses if x.section == "P1"}
     others = {x.student for x in r.responses if x.section != "P1"} - p1
     assert p1 and others
-    assert {f"- {name}" for name in p1} <= shown
-    assert not {f"- {name}" for name in others} & shown
-    assert {f"- {name}" for name in others} <= everyone
+    assert {f"- {md(name)}" for name in p1} <= shown
+    assert not {f"- {md(name)}" for name in others} & shown
+    assert {f"- {md(name)}" for name in others} <= everyone
 
 
 def bullet_lines(at: AppTest) -> set[str]:
@@ -650,7 +651,7 @@ def test_the_history_page_explains_a_database_it_cannot_open(monkeypatch, tmp_pa
 def test_the_command_line_sample_opens_on_the_upload_page(monkeypatch):
     monkeypatch.setattr("sys.argv", ["app.py", "--sample", "sample_responses/grade7_science_periods.csv"])
     at = open_app()
-    assert at.subheader[0].value == "grade7_science_periods.csv"
+    assert at.subheader[0].value == md("grade7_science_periods.csv")
     assert at.button(key="up_go").label == "Group the 90 responses"
     assert at.selectbox(key="up:section").value == "Period"
 
@@ -658,7 +659,7 @@ def test_the_command_line_sample_opens_on_the_upload_page(monkeypatch):
 def test_the_sample_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("FEEDBACK_ASSISTANT_SAMPLE", str(SAMPLE))
     at = open_app()
-    assert at.subheader[0].value == "grade5_fractions.csv"
+    assert at.subheader[0].value == md("grade5_fractions.csv")
 
 
 def test_upload_shows_how_a_workbook_was_read():
