@@ -7,7 +7,7 @@ import streamlit as st
 
 from feedback_assistant import fit, review
 from feedback_assistant.records import APPROVED, NOT_GROUPED, ON_TARGET, UNGROUPED
-from feedback_assistant.text import analysis_notices
+from feedback_assistant.text import analysis_notices, language_flags
 from feedback_assistant_app import pictures, state
 from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
@@ -137,12 +137,17 @@ def _move_controls(qi: int, result, rows: list[int], here: int, names: dict[int,
 def _responses_table(result, rows: list[int], flags: dict[int, bool]) -> None:
     by_row = {r.row: r for r in result.responses}
     conf = dict(zip((r.row for r in result.responses), result.confidence, strict=True))
+    language = {
+        r.row: f"written in {name}"
+        for r, name in zip(result.responses, language_flags([x.text for x in result.responses]), strict=True)
+        if name
+    }
     table = pd.DataFrame(
         {
             "Student": [state.who(by_row[r]) for r in rows],
             "Response": [by_row[r].text for r in rows],
             "Fit": [conf[r] for r in rows],
-            "Check": ["check this student" if flags.get(r) else "" for r in rows],
+            "Check": ["check this student" if flags.get(r) else language.get(r, "") for r in rows],
         }
     )
     st.dataframe(

@@ -185,3 +185,27 @@ def test_the_minilm_cache_key_is_the_truncated_text():
     b = "x " * MAX_RESPONSE_CHARS + "tail two"
     assert normalise_text(a) == normalise_text(b)  # the model reads the same words: one vector
     assert normalise_text("  a  b ") == "a b"
+
+
+def test_the_groups_page_names_the_language_of_a_response_it_left_out(tmp_path):
+    import pandas as pd
+    from conftest import REPO
+    from streamlit.testing.v1 import AppTest
+
+    from feedback_assistant.tickets import read_tickets
+    from feedback_assistant_app.state import WS_KEY, Workspace
+
+    spanish = OTHER_LANGUAGES["Spanish"]
+    path = tmp_path / "mixed.csv"
+    texts = ENGLISH * 2 + [spanish]
+    pd.DataFrame({"Student": [f"S{i}" for i in range(len(texts))], "Response": texts}).to_csv(path, index=False)
+    analysis = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder())
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state[WS_KEY] = Workspace(analysis=analysis, details={"teacher": "Ms Test"})
+    at.run()
+    at.switch_page("pages/groups.py").run()
+    assert not at.exception
+    assert any("another language" in i.value and "Spanish" in i.value for i in at.info)
+    tables = [d.value for d in at.dataframe if "Check" in d.value.columns]
+    row = next(t for t in tables if spanish in set(t["Response"]))
+    assert row.loc[row["Response"] == spanish, "Check"].tolist() == ["written in Spanish"]
