@@ -376,6 +376,18 @@ def cjk_csv(encoding: str, lang: str) -> bytes:
 
 
 CJK = {
+    "tw": (
+        ["學生", "回答"],
+        [["王小明", "分母越大，每一份越小"], ["李華", "我不知道"], ["張偉", "二分之一等於四分之二"]],
+    ),
+    "ru": (
+        ["Ученик", "Ответ"],
+        [
+            ["Иван Петров", "дробь это часть целого"],
+            ["Мария Иванова", "я не знаю ответ"],
+            ["Олег Смирнов", "половина больше чем треть"],
+        ],
+    ),
     "ja": (
         ["生徒", "回答"],
         [
@@ -853,13 +865,17 @@ CASES = [
         "UTF-16 LE without BOM, Japanese", "t.csv", lambda: cjk_csv("utf-16-le", "ja"), rows=3, check=_cjk_check("ja")
     ),
     Case("UTF-16 BE without BOM, Korean", "t.csv", lambda: cjk_csv("utf-16-be", "ko"), rows=3, check=_cjk_check("ko")),
+    Case("Big5", "t.csv", lambda: cjk_csv("big5", "tw"), rows=3, check=_cjk_check("tw")),
+    Case("EUC-JP", "t.csv", lambda: cjk_csv("euc_jp", "ja"), rows=3, check=_cjk_check("ja")),
     Case(
-        "Windows-1251 (Cyrillic)",
+        "one legacy-encoded word is too little to tell: refused, not mojibake",
         "t.csv",
-        lambda: table(["дробь это часть целого", "не знаю"]).encode("cp1251"),
-        rows=2,
-        check=_expect_texts(["дробь это часть целого", "не знаю"]),
+        lambda: table(["네"]).encode("euc_kr"),
+        error=r"'t.csv' is not saved as UTF-8 and its encoding could not be worked out for certain \(it may be "
+        r".*EUC-KR \(Korean\).*\) — open it in Excel and use File > Save As > 'CSV UTF-8 \(Comma delimited\)'",
     ),
+    Case("Windows-1251 (Cyrillic)", "t.csv", lambda: cjk_csv("cp1251", "ru"), rows=3, check=_cjk_check("ru")),
+    Case("KOI8-R (Cyrillic)", "t.csv", lambda: cjk_csv("koi8_r", "ru"), rows=3, check=_cjk_check("ru")),
     Case(
         "undecodable bytes are refused, not mojibake",
         "t.csv",

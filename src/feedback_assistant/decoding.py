@@ -62,7 +62,6 @@ _SUPERSET = {
     "euc_kr": "cp949",
     "johab": "cp949",
 }
-_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]+")
 
 
@@ -147,11 +146,11 @@ def decode(data: bytes, label: str) -> str:
             guess and says how to save the file as CSV UTF-8).
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="replace")
+        text = data[3:].decode("utf-8", errors=_CP1252_FALLBACK)
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
     else:
-        found = _utf8(data) or _utf16_without_bom(data)
+        found = _utf16_without_bom(data) or _utf8(data)  # UTF-16 of ASCII and Cyrillic is also valid UTF-8
         if found is None:
             _refuse_binary(data, label)
             found = _legacy(data, label)
@@ -172,7 +171,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
     ASCII in UTF-16 has a NUL in every other byte; Chinese, Japanese or Korean text has few, but line breaks and
     separators still do. A decoding counts only when it is valid, printable and has a line break or separator.
     """
-    if b"\x00" not in data[:65536]:
+    if data[:65536].count(0) < max(2, len(data[:65536]) // 100):  # UTF-16 text has a NUL in most line breaks
         return None
     head = data[:4096]
     even, odd = head[0::2].count(0), head[1::2].count(0)
@@ -204,45 +203,136 @@ def _refuse_binary(data: bytes, label: str) -> None:
 
 def _legacy(data: bytes, label: str) -> str:
     """Text that is not valid UTF-8: mostly-UTF-8 with pasted cp1252, or one legacy encoding detected."""
-    window = data[: 1 << 20]
-    if len(_MULTIBYTE.findall(window)) >= _invalid_utf8_bytes(window):  # UTF-8 with a few pasted Windows-1252 bytes
+    if _utf8_with_stray_bytes(data[: 1 << 20]):  # UTF-8 with a few pasted Windows-1252 bytes
         return data.decode("utf-8", errors=_CP1252_FALLBACK)
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))
+    guesses: list[str] = []
     if matches:
         best = min(matches, key=lambda m: m.chaos)
-        near = {m.encoding for m in matches if m.chaos <= best.chaos + 0.02}
-        if near & _WESTERN:
-            return data.decode("utf-8", errors=_CP1252_FALLBACK)
-        try:
-            text: str | None = data.decode(_SUPERSET.get(best.encoding, best.encoding))
-        except (UnicodeDecodeError, LookupError):
-            text = None
+        near = [m for m in matches if m.chaos <= best.chaos + 0.02]
+        if {m.encoding for m in near} & _WESTERN:
+            return _western_or_central(data, [m.encoding for m in near])
+        top = max(m.coherence for m in near)  # how much the text reads as one language
+        readings = _readings(data, [(m.encoding, m.coherence) for m in near if m.coherence >= top - 0.15])
+        guesses = list(dict.fromkeys(_encoding_name(e) for e, _ in readings.values()))
+        text = _clear_winner(readings)
         if text is not None and _one_script(text):
             return text
     if not _looks_double_byte(data):  # a few stray Western bytes that no detector is sure of
-        text = data.decode("utf-8", errors=_CP1252_FALLBACK)
+        text = _western(data)
         if _one_script(text):
             return text
-    guess = _encoding_name(matches[0].encoding) if matches else "an unknown encoding"
+    maybe = f" (it may be {' or '.join(guesses[:3])})" if guesses else ""
     raise TicketFormatError(
-        f"{label} is not saved as UTF-8 and its encoding could not be worked out for certain (it may be "
-        f"{guess}) — {RESAVE}."
+        f"{label} is not saved as UTF-8 and its encoding could not be worked out for certain{maybe} — {RESAVE}."
     )
 
 
-def _invalid_utf8_bytes(data: bytes) -> int:
-    count, start = 0, 0
-    while True:
+def _clear_winner(readings: dict[str, tuple[str, float]]) -> str | None:
+    """The one reading of the bytes that stands out, or None when it cannot be told.
+
+    Several readings: for Cyrillic, Greek or Latin text the one written mostly in lower case (a wrong code page
+    turns running text into capitals: "ОНКНБХМЮ"); for Chinese, Japanese or Korean the one that reads clearly
+    more as a language (charset-normalizer's coherence).
+    """
+    if len(readings) == 1:
+        return next(iter(readings))
+    lower = sorted(((_lowercase_share(t), t) for t in readings), reverse=True)
+    if lower[0][0] >= 0.6 and lower[0][0] - lower[1][0] >= 0.3:
+        return lower[0][1]
+    if lower[0][0] == 0.0:  # no cased letters: Chinese, Japanese, Korean
+        ranked = sorted(((c, t) for t, (_, c) in readings.items()), reverse=True)
+        if ranked[0][0] - ranked[1][0] >= 0.05:
+            return ranked[0][1]
+    return None
+
+
+def _lowercase_share(text: str) -> float:
+    cased = [ch for ch in text[:200_000] if ord(ch) > 127 and ch.isalpha() and ch.lower() != ch.upper()]
+    return sum(ch.islower() for ch in cased) / len(cased) if cased else 0.0
+
+
+def _readings(data: bytes, encodings: list[tuple[str, float]]) -> dict[str, tuple[str, float]]:
+    """Decoded text -> (encoding, coherence), for each encoding that decodes ``data`` without an error."""
+    out: dict[str, tuple[str, float]] = {}
+    for encoding, coherence in encodings:
+        encoding = _SUPERSET.get(encoding, encoding)
         try:
-            data[start:].decode("utf-8")
-            return count
-        except UnicodeDecodeError as exc:
-            count += exc.end - exc.start
-            start += exc.end
-            if count > 1_000:  # enough to know it is not UTF-8 with a few pasted bytes
-                return count
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if text not in out or out[text][1] < coherence:
+            out[text] = (encoding, coherence)
+    return out
+
+
+def _western_or_central(data: bytes, encodings: list[str]) -> str:
+    """Windows-1252, unless another single-byte code page the detector found as likely reads words whole.
+
+    Polish in Windows-1250 read as 1252 breaks words with symbols ("po³owa", "wiêkszy"); French in 1252 read as
+    1250 does not. Ties go to Windows-1252 (Excel's "CSV" on a Western Windows).
+    """
+    window = data[: 1 << 20]
+    western = _western(window)
+    best, best_breaks = "", _word_breaks(western)
+    windows = dict.fromkeys(["cp1250", *(e for e in encodings if e.startswith("cp125"))])  # Windows code pages
+    for encoding in windows:
+        if encoding in _WESTERN or best_breaks == 0:
+            continue
+        try:
+            breaks = _word_breaks(window.decode(encoding))
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if breaks < best_breaks:
+            best, best_breaks = encoding, breaks
+    return data.decode(best, errors=_KEEP_BYTE) if best else _western(data)
+
+
+_APOSTROPHES = "\u2019\u2018\u00b4`'"
+
+
+def _word_breaks(text: str) -> int:
+    """Non-letters over code point 127 inside words ("po³owa"): what a wrong code page leaves."""
+    return sum(
+        1
+        for a, ch, b in zip(text, text[1:], text[2:])  # noqa: B905 - shifted views of one string
+        if ord(ch) > 127 and not ch.isalpha() and ch not in _APOSTROPHES and a.isalpha() and b.isalpha()
+    )
+
+
+def _western(data: bytes) -> str:
+    """Windows-1252 (bytes it leaves undefined kept as the same code points); UTF-8 letters read as UTF-8."""
+    if any(_is_utf8(run) for run in _HIGH_RUN.findall(data[: 1 << 20])):
+        return data.decode("utf-8", errors=_CP1252_FALLBACK)
+    return data.decode("cp1252", errors=_KEEP_BYTE)
+
+
+def _is_utf8(run: bytes) -> bool:
+    try:
+        run.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_with_stray_bytes(data: bytes) -> bool:
+    """Valid UTF-8 letters plus lone non-UTF-8 bytes between plain characters (Word's smart quotes pasted in).
+
+    Each run of bytes over 127 is either valid UTF-8 or a single stray byte; a longer run that is not UTF-8 means a
+    double-byte encoding (Shift-JIS, GB18030, EUC-KR...), which charset-normalizer names instead.
+    """
+    valid = stray = 0
+    for run in _HIGH_RUN.findall(data):
+        try:
+            run.decode("utf-8")
+            valid += 1
+        except UnicodeDecodeError:
+            if len(run) > 1:
+                return False
+            stray += 1
+    return valid > 0 and stray > 0
 
 
 def _looks_double_byte(data: bytes) -> bool:
@@ -259,15 +349,21 @@ def _script(ch: str) -> str:
 
 
 def _one_script(text: str) -> bool:
-    """The non-ASCII letters come (90% or more) from one script: a plausible decoding, not a mix-up."""
+    """The non-ASCII letters come (90% or more) from one script: a plausible decoding, not a mix-up.
+
+    Half-width katakana (what a Cyrillic or Western code page read as Shift-JIS gives) do not count as a script.
+    """
     scripts: dict[str, int] = {}
     for ch in text[:200_000]:
         if ord(ch) > 127 and ch.isalpha():
             s = _script(ch)
-            s = "CJK" if s in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "HALFWIDTH", "FULLWIDTH") else s
+            s = "CJK" if s in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "FULLWIDTH") else s
             scripts[s] = scripts.get(s, 0) + 1
     total = sum(scripts.values())
-    return total == 0 or max(scripts.values()) >= 0.9 * total
+    if total == 0:
+        return True
+    top, count = max(scripts.items(), key=lambda kv: kv[1])
+    return top != "HALFWIDTH" and count >= 0.9 * total
 
 
 _NAMES = {
@@ -291,5 +387,13 @@ def _cp1252_bytes(error: UnicodeError) -> tuple[str | bytes, int]:
     return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
 
 
+def _keep_byte(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Decoding error handler: a byte the encoding leaves undefined becomes the code point of the same number."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(chr(b) for b in error.object[error.start : error.end]), error.end
+
+
 _CP1252_FALLBACK = "feedback_assistant.cp1252"
 codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
+_KEEP_BYTE = "feedback_assistant.keep_byte"
+codecs.register_error(_KEEP_BYTE, _keep_byte)
