@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -40,6 +41,14 @@ def blob(vector) -> bytes | None:
 
 def unblob(data: bytes | None) -> np.ndarray | None:
     return None if data is None else np.frombuffer(data, dtype="<f4").copy()
+
+
+def unblob_rows(blobs: Sequence[bytes | None]) -> np.ndarray | None:
+    """The stored vectors as one (n, dim) array, or None when there are none or any row has none."""
+    vecs = [unblob(b) for b in blobs]
+    if not vecs or any(v is None for v in vecs):
+        return None
+    return np.vstack([v for v in vecs if v is not None])
 
 
 def text_hash(text: str) -> str:
@@ -322,7 +331,29 @@ def _delete_plan(conn, tq: int) -> None:
     conn.execute(sa.delete(t.plans).where(t.plans.c.ticket_question_id == tq))
 
 
-def update_result(conn, tq: int, result: QuestionResult, owner: str) -> dict[str, int]:
+def _raw(conn, sql: str, params: tuple) -> list[tuple]:
+    """Plain tuples from the driver, inside ``conn``'s transaction (thousands of rows without Row objects)."""
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql, params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def saved_labels(conn, tq: int) -> dict[int, tuple[int, float]]:
+    """row -> (label, confidence) of the responses saved under ticket question ``tq``."""
+    return {
+        row: (label, conf)
+        for row, label, conf in _raw(
+            conn, "SELECT row, label, confidence FROM responses WHERE ticket_question_id = ?", (tq,)
+        )
+    }
+
+
+def update_result(
+    conn, tq: int, result: QuestionResult, owner: str, saved: dict[int, tuple[int, float]] | None = None
+) -> dict[str, int]:
     """Write only what differs between the saved question ``tq`` and ``result`` (the teacher's edit).
 
     Responses get their label and confidence updated where they changed; groups and stems are inserted,
@@ -333,14 +364,7 @@ def update_result(conn, tq: int, result: QuestionResult, owner: str) -> dict[str
         rows written per kind (for tests and the benchmark).
     """
     changed: dict[str, int] = {}
-    saved_resp = {
-        r.row: (r.label, r.confidence)
-        for r in conn.execute(
-            sa.select(t.responses.c.row, t.responses.c.label, t.responses.c.confidence).where(
-                t.responses.c.ticket_question_id == tq
-            )
-        )
-    }
+    saved_resp = saved if saved is not None else saved_labels(conn, tq)
     updates = [
         {"b_row": r.row, "b_label": int(lab), "b_conf": float(conf)}
         for r, lab, conf in zip(result.responses, result.labels, result.confidence, strict=True)
@@ -366,9 +390,9 @@ def update_result(conn, tq: int, result: QuestionResult, owner: str) -> dict[str
             .scalars()
             .all()
         )
-        vecs = [unblob(v) for v in resp]
-        if vecs and all(v is not None for v in vecs):
-            result = replace(result, vectors=np.vstack(vecs))
+        stacked = unblob_rows(resp)
+        if stacked is not None:
+            result = replace(result, vectors=stacked)
     old_groups = {g.group_id: (i, g) for i, g in enumerate(load_groups(conn, tq, question))}
     new_groups = {g.group_id: (i, g) for i, g in enumerate(result.groups)}
     gone = [gid for gid in old_groups if gid not in new_groups]
@@ -468,21 +492,25 @@ def load_plan(conn, tq: int, question: str) -> Plan:
     plan_row = conn.execute(sa.select(t.plans).where(t.plans.c.ticket_question_id == tq)).first()
     plan_groups = []
     if plan_row is not None:
+        members: dict[int, list[tuple[str, int]]] = {}
+        for pg_id, student, row in _raw(  # every member of the plan in one query
+            conn,
+            "SELECT m.plan_group_id, m.student, m.row FROM plan_members m JOIN plan_groups g "
+            "ON g.id = m.plan_group_id WHERE g.plan_id = ? ORDER BY m.plan_group_id, m.position",
+            (plan_row.id,),
+        ):
+            members.setdefault(pg_id, []).append((student, row))
         for pg in conn.execute(
             sa.select(t.plan_groups).where(t.plan_groups.c.plan_id == plan_row.id).order_by(t.plan_groups.c.position)
         ).all():
-            members = conn.execute(
-                sa.select(t.plan_members.c.student, t.plan_members.c.row)
-                .where(t.plan_members.c.plan_group_id == pg.id)
-                .order_by(t.plan_members.c.position)
-            ).all()
+            got = members.get(pg.id, [])
             plan_groups.append(
                 PlanGroup(
                     question=question,
                     name=pg.name,
                     kind=pg.kind,
-                    students=tuple(m.student for m in members),
-                    rows=tuple(m.row for m in members),
+                    students=tuple(m[0] for m in got),
+                    rows=tuple(m[1] for m in got),
                     source_groups=tuple(pg.source_groups),
                     focus=pg.focus,
                 )
@@ -513,8 +541,8 @@ def load_result(conn, tq: int, question: str, key: str | None) -> QuestionResult
         )
         for r in resp
     )
-    vecs = [unblob(r.vector) for r in resp]
-    vectors = np.vstack(vecs).astype(np.float32) if vecs and all(v is not None for v in vecs) else None
+    stacked = unblob_rows([r.vector for r in resp])
+    vectors = stacked.astype(np.float32) if stacked is not None else None
     groups = load_groups(conn, tq, question)
     stems = load_stems(conn, tq, question)
     plan = load_plan(conn, tq, question)
