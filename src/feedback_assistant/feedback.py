@@ -57,7 +57,7 @@ CHECK_TEXT = (
 )
 """What a student whose response does not fit their on-target group gets until the teacher decides: no
 praise, no verdict, a request to explain."""
-MAX_QUOTE_WORDS = 10
+MAX_QUOTE_WORDS = 12
 
 _FRACTION = re.compile(r"^(-?\d+)/(\d+)$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -97,7 +97,9 @@ def quote(text: str, around: str = "", max_words: int = MAX_QUOTE_WORDS) -> str:
         low = [" ".join(tokens(w)) for w in words]
         for i in range(len(words)):
             if low[i : i + len(target)] == target:
-                start = max(0, min(i - 3, len(words) - max_words))
+                # from the student's first word when the phrase fits there, else a little before the phrase
+                fits = i + len(target) <= max_words
+                start = 0 if fits else max(0, min(i - 3, len(words) - max_words))
                 break
     clipped = " ".join(words[start : start + max_words]).rstrip(".,;")
     return ("…" if start > 0 else "") + clipped + ("…" if start + max_words < len(words) else "")
