@@ -344,6 +344,13 @@ if not chosen:
     st.warning("Pick at least one question to analyse.")
     st.stop()
 n_chosen = sum(1 for r in tickets.responses() if r.question in set(chosen))
+missing = [i + 1 for i, q in enumerate(chosen) if q not in keys]
+if missing:
+    st.caption(
+        ":material/help_outline: No correct answer for "
+        + ", ".join(f"Q{i}" for i in missing)
+        + ": the tool will only suggest which groups are on target; you confirm them on the Groups page."
+    )
 _memory_note(chosen, details)
 resources.model_picker()
 if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):

@@ -181,7 +181,9 @@ def test_the_answer_boxes_go_into_the_analysis(monkeypatch):
     at.file_uploader(key="fa_uploader").set_value(("two.csv", TWO_QUESTIONS, "text/csv")).run()
     boxes = [t.key for t in at.text_input if t.key.startswith("up:key:")]
     at.text_input(key=boxes[0]).input("3/5 ").run()
+    assert "No correct answer" not in texts(at.caption)
     at.text_input(key=boxes[1]).input("").run()
+    assert "No correct answer for Q2: the tool will only suggest" in texts(at.caption)
     at.button(key="up_go").click().run()
     assert "stop here" in texts(at.error)
     assert seen["keys"] == {"Which is larger: 3/8 or 3/5?": "3/5"} and seen["key_column"] is None
