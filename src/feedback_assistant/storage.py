@@ -54,6 +54,7 @@ from .storage_codec import (
     load_result,
     normalise_date,
     question_key,
+    saved_labels,
     split_by_section,
     update_result,
     write_result,
@@ -458,16 +459,14 @@ class Store:
             ).rowcount
             if bumped != 1:
                 raise StaleEditError(STALE_MESSAGE)
-            saved = set(
-                conn.execute(sa.select(t.responses.c.row).where(t.responses.c.ticket_question_id == tq)).scalars()
-            )
-            given = {r.row for r in result.responses}
+            labels = saved_labels(conn, tq)
+            saved, given = set(labels), {r.row for r in result.responses}
             if saved != given or len(given) != len(result.responses):
                 raise RowAccountingError(
                     f"the edited question {result.question!r} has {len(result.responses)} responses but "
                     f"{len(saved)} were saved for exit ticket {ticket_id}; reopen the ticket and edit it again."
                 )
-            update_result(conn, tq, result, self.teacher)
+            update_result(conn, tq, result, self.teacher, labels)
         return int(version) + 1
 
     def versions(self, ticket_id: int) -> dict[str, int]:
