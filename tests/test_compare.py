@@ -278,3 +278,30 @@ def test_untitled_single_question_tickets_are_kept_apart_by_topic(store):
         "by --topic instead. Saved topics are: 'fractions', 'seasons'",
     ):
         compare(store, question="")
+
+
+def test_compare_out_is_written_whole_or_not_at_all(two_sections, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import feedback_assistant.spreadsheet as spreadsheet
+
+    argv = ["compare", "--question", "1/2 + 1/4", "--db", two_sections.url, "--out"]
+    a_file = tmp_path / "plc.csv"
+    a_file.write_text("mine")
+    code, _, err = _run([*argv, str(a_file)], capsys)
+    assert code == 2 and "is a file, not a folder" in err and err.count("\n") == 1
+    assert a_file.read_text() == "mine"
+    out = tmp_path / "plc"
+    assert _run([*argv, str(out)], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = spreadsheet.write_csv
+
+    def full_disk(frame, path):
+        if str(path).endswith("trend.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(frame, path)
+
+    monkeypatch.setattr(spreadsheet, "write_csv", full_disk)
+    code, _, err = _run([*argv, str(out)], capsys)
+    assert code == 2 and "is full, so the results were not written" in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
