@@ -179,9 +179,9 @@ def _answer_keys(tickets, chosen: list[str]) -> dict[str, str]:
     Returns:
         the typed (or prefilled) correct answer per question; questions left empty are not in it.
     """
-    from feedback_assistant.pipeline import _keys_by_question
+    from feedback_assistant.pipeline import keys_by_question
 
-    found = _keys_by_question(tickets, chosen, None) if tickets.columns.key else {}
+    found = keys_by_question(tickets, chosen, None) if tickets.columns.key else {}
     st.markdown("**The correct answer to each question**")
     st.caption(
         "With the correct answer, groups are marked on target or misconception by it. Leave a box empty if a "

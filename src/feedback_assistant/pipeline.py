@@ -142,10 +142,11 @@ def stages_of(result: QuestionResult) -> Stages:
 # Read (the ticket is already a ``TicketSet``), embed, group
 
 
-def _keys_by_question(
+def keys_by_question(
     tickets: TicketSet, questions: list[str], keys: Mapping[str, str] | None
 ) -> dict[str, str | None]:
-    """The answer key per question: explicit keys win (``""`` applies to every question), then a key column."""
+    """The answer key per question: explicit keys win (``""`` applies to every question), then a key column
+    (its most common value per question; the Upload page prefills its answer boxes with these)."""
     given = dict(keys or {})
     found: dict[str, str | None] = {}
     frame, cols = tickets.frame, tickets.columns
@@ -442,7 +443,7 @@ def analyze(
             progress(done, total, EMBED_STAGE)
 
     vectors = embedder.encode(texts, progress=embed_progress)
-    key_of = _keys_by_question(tickets, wanted, keys)
+    key_of = keys_by_question(tickets, wanted, keys)
     results = []
     start = 0
     for i, q in enumerate(wanted):
