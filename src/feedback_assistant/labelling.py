@@ -256,6 +256,10 @@ def _key_similarity(key: str, texts_by_group: dict[int, list[str]]) -> dict[int,
     return out
 
 
+Statuses = dict[int, tuple[Status, bool]]
+"""Per group id: its status, and whether it is confirmed (by an answer key)."""
+
+
 def _statuses(
     ids: list[int],
     members: dict[int, list[Response]],
@@ -263,41 +267,70 @@ def _statuses(
     all_answers: list[str],
     key: str | None,
     dont_know: dict[int, bool],
-) -> dict[int, tuple[Status, bool]]:
+) -> Statuses:
     """Status and whether it is confirmed, per group id (see the module docstring)."""
-    out: dict[int, tuple[Status, bool]] = {}
     if key is not None and str(key).strip() and _answer_like(str(key)):
-        for g in ids:
-            ans, share = answers[g]
-            if ans is None or share < 0.5:
-                out[g] = (UNCLEAR, False)
-            else:
-                out[g] = (ON_TARGET if answers_match(ans, key) else MISCONCEPTION, True)
-        return out
+        return _statuses_by_key_answer(ids, answers, str(key))
     if key is not None and str(key).strip():
-        sim = _key_similarity(str(key), {g: [r.text for r in members[g]] for g in ids})
-        best = max(sim.values(), default=0.0)
-        for g in ids:
-            if dont_know[g]:
-                out[g] = (UNCLEAR, False)
-            else:
-                out[g] = (ON_TARGET if best > 0 and sim[g] >= 0.8 * best else MISCONCEPTION, False)
-        return out
+        return _statuses_by_key_text(ids, members, str(key), dont_know)
+    if not all_answers:
+        return _statuses_by_size(ids, members, dont_know)
+    return _statuses_by_modal_answer(ids, members, answers, all_answers, dont_know)
+
+
+def _statuses_by_key_answer(ids: list[int], answers: dict[int, tuple[str | None, float]], key: str) -> Statuses:
+    """The key is an answer: a group whose answer (held by at least half) matches it is on target (confirmed)."""
+    out: Statuses = {}
+    for g in ids:
+        ans, share = answers[g]
+        if ans is None or share < 0.5:
+            out[g] = (UNCLEAR, False)
+        else:
+            out[g] = (ON_TARGET if answers_match(ans, key) else MISCONCEPTION, True)
+    return out
+
+
+def _statuses_by_key_text(
+    ids: list[int], members: dict[int, list[Response]], key: str, dont_know: dict[int, bool]
+) -> Statuses:
+    """The key is a model explanation: the groups whose words are closest to it are proposed on target."""
+    sim = _key_similarity(key, {g: [r.text for r in members[g]] for g in ids})
+    best = max(sim.values(), default=0.0)
+    out: Statuses = {}
+    for g in ids:
+        if dont_know[g]:
+            out[g] = (UNCLEAR, False)
+        else:
+            out[g] = (ON_TARGET if best > 0 and sim[g] >= 0.8 * best else MISCONCEPTION, False)
+    return out
+
+
+def _statuses_by_size(ids: list[int], members: dict[int, list[Response]], dont_know: dict[int, bool]) -> Statuses:
+    """No key and no answers: the largest group (not "don't know") is proposed on target."""
+    largest = max((g for g in ids if not dont_know[g]), key=lambda g: len(members[g]), default=None)
+    out: Statuses = {}
+    for g in ids:
+        status = UNCLEAR if dont_know[g] else ON_TARGET if g == largest or len(ids) == 1 else MISCONCEPTION
+        out[g] = (status, False)
+    return out
+
+
+def _statuses_by_modal_answer(
+    ids: list[int],
+    members: dict[int, list[Response]],
+    answers: dict[int, tuple[str | None, float]],
+    all_answers: list[str],
+    dont_know: dict[int, bool],
+) -> Statuses:
+    """No key: the groups giving the class's most common answer are proposed on target."""
     counts = Counter(all_answers)
-    if not counts:
-        largest = max((g for g in ids if not dont_know[g]), key=lambda g: len(members[g]), default=None)
-        for g in ids:
-            status = (
-                UNCLEAR if dont_know[g] else ON_TARGET if g == largest or len(ids) == 1 else MISCONCEPTION
-            )
-            out[g] = (status, False)
-        return out
     top = max(counts.values())
     # a tie goes to the answer of the largest group, then the first in sorted order: rows' order never matters
     modal = min(
         (a for a in counts if counts[a] == top),
         key=lambda a: (-max((len(members[g]) for g in ids if answers[g][0] == a), default=0), a),
     )
+    out: Statuses = {}
     for g in ids:
         ans, share = answers[g]
         if ans is None or dont_know[g]:
