@@ -87,7 +87,9 @@ def _move_controls(qi: int, result) -> None:
     rows = sorted(by_row, key=lambda r: state.who(by_row[r]).lower())
     names = [pg.name for pg in result.plan.groups]
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-    row_key, to_key = wkey(qi, "plan_row"), wkey(qi, "plan_to")
+    # init_widget sends "nothing chosen" to the browser after each edit, so a stale choice never stays on screen
+    row_key = state.init_widget(wkey(qi, "plan_row"), None)
+    to_key = state.init_widget(wkey(qi, "plan_to"), None)
     c1.selectbox(
         "Move a student",
         rows,

@@ -533,6 +533,17 @@ def test_tomorrow_shows_groups_and_moves_a_student(analysis):
     assert sorted(x for pg in result(at).plan.groups for x in pg.rows) == sorted(x.row for x in r.responses)
 
 
+def test_after_a_move_in_tomorrows_plan_the_boxes_are_cleared_in_the_browser_too(analysis):
+    at = open_app(analysis, "tomorrow")
+    r = result(at)
+    at.selectbox(key="w:0:plan_row").set_value(r.plan.groups[0].rows[0]).run()
+    at.selectbox(key="w:0:plan_to").set_value(r.plan.groups[-1].name).run()
+    at.button(key="w:0:plan_go").click().run()
+    for key in ("w:0:plan_row", "w:0:plan_to"):
+        box = at.selectbox(key=key)
+        assert box.value is None and box.proto.set_value, key  # sent, so the browser drops its old choice
+
+
 def test_tomorrow_shows_one_class_period_at_a_time():
     periods = pipeline.analyze(read_tickets(SAMPLES / "grade7_science_periods.csv"), embedder=FakeEmbedder())
     at = open_app(periods, "tomorrow")
