@@ -72,6 +72,7 @@ def workbook(
     hidden_rows: dict[str, list[int]] | None = None,
     hidden_cols: dict[str, list[str]] | None = None,
     formulas: bool = False,
+    hidden_sheets: tuple[str, ...] = (),
 ) -> bytes:
     """A workbook with one tab per entry; ``formulas`` keeps "=..." cells as real formulas (no saved value)."""
     book = openpyxl.Workbook()
@@ -91,6 +92,8 @@ def workbook(
             sheet.row_dimensions[r].hidden = True
         for c in (hidden_cols or {}).get(title, []):
             sheet.column_dimensions[c].hidden = True
+        if title in hidden_sheets:
+            sheet.sheet_state = "hidden"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -754,6 +757,17 @@ CASES = [
         rows=90,
         check=_periods_check,
         notices=(r"3 sheets read as one table, rows per sheet: 'P1' \(30\), 'P3' \(29\), 'P5' \(31\)",),
+    ),
+    Case(
+        "xlsx a period's tab is hidden",
+        "t.xlsx",
+        lambda: workbook(
+            {"P1": [["Student", "Response"], ["Ana", WORDS[0]]], "P2": [["Student", "Response"], ["Ben", WORDS[1]]]},
+            hidden_sheets=("P2",),
+        ),
+        rows=2,
+        check=_column("Sheet", ["P1", "P2"]),
+        notices=(r"^Hidden sheet 'P2' read\.$",),
     ),
     Case(
         "xlsx notes tab first",
