@@ -525,3 +525,34 @@ def test_missing_column_error_never_shows_a_students_row():
     assert message.startswith("Column 'Answer' was not found, and the first row does not look like a header row")
     for value in ("235791", "Wesley", "P1", "half"):
         assert value not in message
+
+
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        (lambda xml: xml[: xml.index(b"</sheetData>")], r"could not be read: its sheet 'responses' is damaged"),
+        (lambda xml: xml[:40], r"is an Excel workbook that could not be opened: it is damaged"),
+    ],
+    ids=["cut inside the rows", "cut before the rows"],
+)
+def test_a_damaged_workbook_is_a_clear_error(cut, message):
+    import zipfile
+
+    import openpyxl
+
+    made = openpyxl.Workbook()
+    made.active.title = "responses"
+    for row in (["Student", "Response"], ["Ana", "half"], ["Ben", "a third"]):
+        made.active.append(row)
+    data = io.BytesIO()
+    made.save(data)
+    book = io.BytesIO()
+    with zipfile.ZipFile(data) as src:
+        with zipfile.ZipFile(book, "w") as out:
+            for info in src.infolist():
+                body = src.read(info.filename)
+                if info.filename.startswith("xl/worksheets/sheet"):
+                    body = cut(body)
+                out.writestr(info.filename, body)
+    with pytest.raises(TicketFormatError, match=rf"^'x.xlsx' {message} \(\w+\) — open (it|the file) in Excel, save it"):
+        read_tickets(book.getvalue(), filename="x.xlsx")

@@ -229,6 +229,11 @@ def workbook_sheets(data: bytes, label: str) -> list[Sheet]:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for non-workbooks
         kind = "a zip archive"
+        if _zip_has(data, "xl/workbook.xml"):
+            raise TicketFormatError(
+                f"{label} is an Excel workbook that could not be opened: it is damaged ({type(exc).__name__}) — "
+                "open it in Excel, save it again (or save it as CSV UTF-8) and upload the new file."
+            ) from exc
         if _zip_has(data, "word/"):
             kind = "a Word document"
         elif _zip_has(data, "mimetype"):
@@ -240,7 +245,15 @@ def workbook_sheets(data: bytes, label: str) -> list[Sheet]:
     try:
         sheets = []
         for ws in book.worksheets:
-            sheet = _read_sheet(book, ws, label)
+            try:
+                sheet = _read_sheet(book, ws, label)
+            except TicketFormatError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a damaged sheet: lxml, zlib, openpyxl errors alike
+                raise TicketFormatError(
+                    f"{label} could not be read: its sheet '{ws.title}' is damaged ({type(exc).__name__}) — open "
+                    "the file in Excel, save it again (or save it as CSV UTF-8) and upload the new file."
+                ) from exc
             if sheet is not None:
                 sheets.append(sheet)
         return sheets
@@ -477,4 +490,3 @@ def _notices(sheet, first, last, counts, keep, merged, width) -> tuple[str, ...]
             "read as blank — open the file in Excel, save it, and upload it again to keep those values."
         )
     return tuple(out)
-
