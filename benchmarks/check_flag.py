@@ -107,6 +107,14 @@ def counts(classes: list[ClassSignals], setting: tuple) -> np.ndarray:
     return c
 
 
+def _merge(classes: list[ClassSignals]) -> ClassSignals:
+    """One question's classes as one (the flag rule is per student, so counts add up the same)."""
+    fields = fit.FitSignals.__dataclass_fields__
+    signals = fit.FitSignals(**{f: np.concatenate([getattr(c.signals, f) for c in classes]) for f in fields})
+    return ClassSignals(classes[0].question, signals, np.concatenate([c.truth for c in classes]),
+                        np.concatenate([c.look for c in classes]))
+
+
 def metrics(c: np.ndarray) -> tuple[float, float, float]:
     tp, flagged, gold, n = c[:4]
     return (tp / flagged if flagged else 0.0, tp / gold if gold else 0.0, flagged / n if n else 0.0)
@@ -122,10 +130,11 @@ def _score(c: np.ndarray, budget: float = GOAL_SHARE) -> tuple:
     return (0, r, -share)
 
 
-def tune(table: dict, questions: list[str], budget: float = GOAL_SHARE) -> tuple:
-    """The setting with the best ``_score`` summed over ``questions`` (ties: the earlier, more cautious one)."""
-    total = {s: sum(table[q][k] for q in questions) for k, s in enumerate(SETTINGS)}
-    return max(SETTINGS, key=lambda s: (_score(total[s], budget), -SETTINGS.index(s)))
+def tune(totals: np.ndarray, budget: float = GOAL_SHARE) -> tuple:
+    """The setting with the best ``_score`` of its summed counts ``totals`` (settings, 5); ties: the earlier,
+    more cautious one."""
+    best = max(range(len(SETTINGS)), key=lambda k: (_score(totals[k], budget), -k))
+    return SETTINGS[best]
 
 
 def _fmt(s: tuple) -> str:
@@ -134,18 +143,19 @@ def _fmt(s: tuple) -> str:
 
 def report(name: str, classes: list[ClassSignals]) -> None:
     questions = sorted({cs.question for cs in classes})
-    by_q = {q: [cs for cs in classes if cs.question == q] for q in questions}
-    table = {q: [counts(by_q[q], s) for s in SETTINGS] for q in questions}
+    by_q = {q: [_merge([cs for cs in classes if cs.question == q])] for q in questions}
+    table = np.array([[counts(by_q[q], s) for s in SETTINGS] for q in questions])  # (questions, settings, 5)
+    everything = table.sum(axis=0)
     rows = [("default (product)", counts(classes, DEFAULT), DEFAULT)]
     for budget in (GOAL_SHARE, 0.1):
-        best = tune(table, questions, budget)
+        best = tune(everything, budget)
         rows.append((f"in-sample <={budget:.0%}", counts(classes, best), best))
         held = np.zeros(5)
         chosen = Counter()
-        for q in questions:
-            setting = tune(table, [o for o in questions if o != q], budget)
+        for j in range(len(questions)):
+            setting = tune(everything - table[j], budget)  # tuned on every other question
             chosen[setting] += 1
-            held += table[q][SETTINGS.index(setting)]
+            held += table[j][SETTINGS.index(setting)]
         rows.append((f"held-out <={budget:.0%}", held, chosen.most_common(1)[0][0]))
         if budget == GOAL_SHARE:
             goal_held = held
