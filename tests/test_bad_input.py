@@ -211,14 +211,15 @@ def _name(i: int) -> str:
     return f"{FIRST[i % 10]} {LAST[(i // 10) % 10]}{'' if i < 100 else i}"
 
 
-def periods_workbook() -> bytes:
+def periods_workbook(extra_column_in: str = "") -> bytes:
     """One tab per period (P1 30, P3 29, P5 31 students), no period column: 90 rows."""
     sizes = {"P1": 30, "P3": 29, "P5": 31}
     sheets, k = {}, 0
     for tab, n in sizes.items():
-        rows: list[list] = [["Student", "Response"]]
+        extra = tab == extra_column_in
+        rows: list[list] = [["Student", "Response"] + (["Absent yesterday"] if extra else [])]
         for _ in range(n):
-            rows.append([_name(k), WORDS[k % len(WORDS)]])
+            rows.append([_name(k), WORDS[k % len(WORDS)]] + (["no"] if extra else []))
             k += 1
         sheets[tab] = rows
     return workbook(sheets)
@@ -757,6 +758,14 @@ CASES = [
         rows=90,
         check=_periods_check,
         notices=(r"3 sheets read as one table, rows per sheet: 'P1' \(30\), 'P3' \(29\), 'P5' \(31\)",),
+    ),
+    Case(
+        "xlsx one tab per period, one tab with an extra column",
+        "periods.xlsx",
+        lambda: periods_workbook(extra_column_in="P3"),
+        rows=90,
+        check=_all(_periods_check, _column("Absent yesterday", [""] * 30 + ["no"] * 29 + [""] * 31)),
+        notices=(r"^The sheets read do not all have the same columns; a column a sheet lacks is blank",),
     ),
     Case(
         "xlsx a period's tab is hidden",

@@ -239,8 +239,11 @@ def _read_table(
 
 
 def _choose_sheets(tables: list[Table], label: str, wanted: dict[str, str]) -> tuple[list[Table], list[str]]:
-    """The sheets that hold the responses (those with the same columns as the largest such sheet), and a
-    notice for each sheet left out."""
+    """The sheets that hold the responses, and a notice for each sheet left out.
+
+    Sheets are grouped by their columns; the group holding responses with the most rows wins, joined by any
+    other sheet holding responses whose columns mostly match (one period's tab with an extra column).
+    """
     if len(tables) == 1:
         return tables, []
     holds = [_holds_responses(t, label, wanted) for t in tables]
@@ -252,6 +255,8 @@ def _choose_sheets(tables: list[Table], label: str, wanted: dict[str, str]) -> t
         return (any(holds[i] for i in members), sum(len(tables[i].frame) for i in members), -members[0])
 
     best = max(groups.values(), key=weight)
+    core = _signature(tables[best[0]])
+    best = sorted(set(best) | {i for i, t in enumerate(tables) if holds[i] and _overlap(core, _signature(t)) >= 0.6})
     chosen = [tables[i] for i in best]
     skipped = []
     for i, t in enumerate(tables):
@@ -263,7 +268,15 @@ def _choose_sheets(tables: list[Table], label: str, wanted: dict[str, str]) -> t
             else "it does not hold a table of responses"
         )
         skipped.append(f"Sheet '{t.sheet}' was not read: {why}.")
+    if len({_signature(t) for t in chosen}) > 1:
+        skipped.insert(
+            0, "The sheets read do not all have the same columns; a column a sheet lacks is blank for its rows."
+        )
     return chosen, skipped
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(len(a | b), 1)
 
 
 def _signature(t: Table) -> frozenset[str]:
@@ -360,4 +373,3 @@ def _with_source_row(
     frame[SOURCE_ROW] = idx
     n = len(frame) if source_rows is None else source_rows
     return TicketSet(frame=frame, columns=cmap, layout=layout, source_rows=n)
-
