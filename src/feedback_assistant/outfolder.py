@@ -103,7 +103,8 @@ def output_folder(
     out = check_target(target, names=names, inputs=inputs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out.parent))
+        beside = out.resolve().parent  # a symlinked --out: stage on the disk the folder is really on
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=beside))
     except OSError as exc:
         raise OutputError(_describe(exc, out, started=False)) from exc
     try:
