@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from conftest import SAMPLES, FakeEmbedder
 from streamlit.testing.v1 import AppTest
-from test_app import largest_group, open_app, work
+from test_app import APP, largest_group, open_app, texts, work
 
 from feedback_assistant import pipeline
 from feedback_assistant.storage import Store
 from feedback_assistant.tickets import read_tickets
+from feedback_assistant_app.state import WS_KEY
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,18 @@ def test_a_window_holding_an_older_copy_is_told_to_reload_and_overwrites_nothing
 
     exported = downloads.responses_csv(work(two)).decode("utf-8-sig")  # downloads hold what was saved
     assert "named in window one" in exported and "named in window two" not in exported
-    three = _reopen()  # reloading shows window one's edit, and edits from there are saved
-    assert three.text_input(key=key).value == "named in window one"
-    three.text_input(key=key).input("named after reloading").run()
-    assert work(three).save_problem is None
+    assert work(two).stale
+    again = AppTest.from_file(APP, default_timeout=30)  # window two's work (AppTest draws the sidebar on the
+    again.session_state[WS_KEY] = work(two)  # first page only)
+    again.run()
+    assert "changed in another window" in texts(again.sidebar.warning)
+    again.sidebar.button(key="fa_reload").click().run()  # "Reload the saved class"
+    assert not again.exception and not work(again).stale and work(again).save_problem is None
+    assert g.group_id in {x.group_id for x in work(again).analysis.results[0].groups}
+    assert {x.label for x in work(again).analysis.results[0].groups if x.group_id == g.group_id} == {
+        "named in window one"
+    }
+    again.switch_page("pages/groups.py").run()
+    again.text_input(key=key).input("named after reloading").run()
+    assert work(again).save_problem is None
     assert "named after reloading" in {x.label for x in Store().load_analysis(ticket).results[0].groups}

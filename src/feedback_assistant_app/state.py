@@ -28,6 +28,7 @@ from feedback_assistant.records import (
     QuestionResult,
     Response,
 )
+from feedback_assistant.storage import StaleEditError
 
 from . import resources
 from .safe import md
@@ -59,6 +60,7 @@ class Workspace:
         memo: downloads and tables computed for the current state of the work.
         versions: (section, question) -> the saved version this window's copy is based on (a save from a
             stale copy is refused by the store: "this class changed in another window").
+        stale: another window saved this class since this copy was read (``reload_saved`` fetches it).
     """
 
     analysis: Analysis
@@ -70,6 +72,7 @@ class Workspace:
     save_problem: str | None = None
     memo: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    stale: bool = False
 
     def remember(self, name: str, make: Callable[[], object]):
         """``make()`` computed once per state of the work (recomputed after each edit)."""
@@ -186,6 +189,21 @@ def saved_analysis(ws: Workspace) -> Analysis:
     return ws.remember("saved analysis", load)
 
 
+def reload_saved() -> None:
+    """Replace this window's copy with the class as saved (after another window saved it: ``Workspace.stale``)."""
+    ws = st.session_state[WS_KEY]
+    try:
+        analysis, versions = history(ws.details.get("teacher")).open_ticket(next(iter(ws.ticket_ids.values())))
+    except FeedbackAssistantError as exc:
+        ws.save_problem = f"The saved class could not be read: {exc}"
+        return
+    section = next(iter(ws.ticket_ids))
+    ws.analysis, ws.versions = analysis, {(section, q): v for q, v in versions.items()}
+    ws.stale, ws.save_problem = False, None
+    ws.edits += 1  # downloads and tables are made again
+    reset_widgets()
+
+
 def _save(ws: Workspace, qi: int | None = None) -> None:
     """Save the analysis (or, after an edit, question ``qi``) to the history store.
 
@@ -211,6 +229,9 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
                             ws.ticket_ids[name], result, version=ws.versions.get(key, 0)
                         )
         ws.save_problem = None
+    except StaleEditError as exc:
+        ws.stale = True
+        ws.save_problem = f"Your last change was not saved: {exc}"
     except FeedbackAssistantError as exc:
         ws.save_problem = f"Your edits are kept in this window, but saving them to your history failed: {exc}"
     except Exception as exc:  # noqa: BLE001 - the teacher's edits must survive a storage hiccup
@@ -477,6 +498,8 @@ def sidebar(ws: Workspace | None) -> None:
             )
         if ws.save_problem:
             st.warning(md(ws.save_problem))
+            if ws.stale and len(ws.ticket_ids) == 1:
+                st.button("Reload the saved class", key="fa_reload", on_click=reload_saved, icon=":material/refresh:")
         elif ws.ticket_ids:
             st.caption(":material/save: Every change is saved to your history on this computer.")
         else:
