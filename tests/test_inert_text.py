@@ -51,7 +51,9 @@ FORMULAS = (
     "fine\r-2+3+cmd|' /C calc'!A0",
 )
 """Spreadsheet formulas, raw and after a , ; tab or line break."""
-SECTIONS = (f"P1 {PAYLOADS[0]} {SCRIPT}", f"P2 {IMAGE} {FORMULAS[0]}")
+TERMINAL = "\x1b]0;retitled\x07\x1b[2J\u202e"
+"""Escape sequences that would retitle and clear the teacher's terminal, and a right-to-left override."""
+SECTIONS = (f"P1 {PAYLOADS[0]} {SCRIPT} {TERMINAL}", f"P2 {IMAGE} {FORMULAS[0]}")
 
 
 def payload_ticket_csv() -> bytes:
@@ -294,6 +296,8 @@ def test_compare_out_files_are_inert_and_the_heatmap_needs_no_network(payload_an
     out = tmp_path / "plc"
     question = payload_analysis.results[0].question
     assert main(["compare", "--question", question, "--db", url, "--out", str(out)]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "P1" in printed and not {"\x1b", "\x07", "\u202e"} & set(printed)  # names printed without escapes
     for name in ("prevalence.csv", "trend.csv", "examples.csv"):
         assert not live_formulas(out / name), (name, live_formulas(out / name))
     page = (out / "heatmap.html").read_text(encoding="utf-8")

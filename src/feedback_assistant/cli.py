@@ -154,8 +154,10 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
             f"'{path.name}' could not be read as an exit ticket ({type(exc).__name__}). Export it again from your "
             "form tool as CSV or XLSX, or open it in a spreadsheet and save it as CSV UTF-8."
         ) from exc
+    from .text import printable
+
     for note in tickets.notices:  # sheets read or skipped, title rows, hidden rows, formulas without a value
-        print(f"Note: {note}")
+        print(f"Note: {printable(note)}")  # sheet names come from the file: no terminal escapes
     keys = {"": args.key} if args.key else None
     library = _open_library(args)
     if embedder is None and args.model:
@@ -186,7 +188,8 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
     for r in analysis.results:
         if r.learned_from:
             carried = sum(g.carried_over for g in r.groups)
-            print(f"{r.question[:60] or 'The ticket'}: {r.learned_from}; {carried} group(s) carried over - confirm "
+            what = printable(r.question[:60]) or "The ticket"
+            print(f"{what}: {printable(r.learned_from)}; {carried} group(s) carried over - confirm "
                   "them (carried_over in groups.csv).")
     return EXIT_OK
 

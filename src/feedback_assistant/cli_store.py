@@ -83,12 +83,14 @@ def compare_command(args) -> int:
     if not result.sections:
         return _fail("nothing saved for that question yet; analyse and save an exit ticket first.")
     what = f"question {result.question!r}" if result.question else f"topic {result.topic!r}"
-    print(f"Share of students by misconception for {what}:")
+    from .text import printable
+
+    print(printable(f"Share of students by misconception for {what}:"))  # names from files: no terminal escapes
     table = result.prevalence.map(lambda v: f"{v:.0%}")
-    print(table.to_string())
+    print(printable(table.to_string()))
     shared = result.shared()
     if len(result.sections) > 1:
-        print("Shared by every section: " + ("; ".join(shared) if shared else "none"))
+        print(printable("Shared by every section: " + ("; ".join(shared) if shared else "none")))
     if args.out:
         from .charts import heatmap_html
         from .outfolder import output_folder

@@ -291,6 +291,15 @@ def analysis_notices(results: Sequence) -> list[str]:
     return out
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text safe to print on a terminal: control characters (an escape sequence in a section name could retitle or
+    clear the teacher's terminal) and bidirectional overrides become "\ufffd"; tabs and new lines stay."""
+    return _UNPRINTABLE.sub("\ufffd", str(text))
+
+
 # --- names -------------------------------------------------------------------------------------------------------
 
 
