@@ -138,7 +138,7 @@ def _forget_class(store) -> None:
     if st.session_state.get("hi_confirm") == section:
         with st.container(border=True):
             try:
-                what = store.forget(section, dry_run=True, cache=False).describe()
+                what = store.forget(section, dry_run=True).describe()
             except FeedbackAssistantError as exc:
                 st.error(md(exc))
                 return

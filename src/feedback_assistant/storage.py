@@ -97,7 +97,7 @@ __all__ = [
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 7_311_004  # pg_advisory_xact_lock key: one migrator at a time on a shared server
 SECRET_KEY = "pseudonym_secret"
-STALE_MESSAGE = "this class changed in another window — reload to see it (your last change was not saved)."
+STALE_MESSAGE = "this class changed in another window — reload to see it; this change was not saved."
 
 
 class StaleEditError(StorageError):
