@@ -102,7 +102,8 @@ def _check_these(qi: int, result, g, flagged: list[int]) -> None:
     with st.container(border=True):
         st.markdown(
             f":material/flag: **Check these {len(flagged)}** — {why}. Until you decide, they get a neutral "
-            "“explain your thinking” message, not this group's feedback. Keep them here, or move them below."
+            "“explain your thinking” message, not this group's feedback. Keep them here, or move them "
+            f"(under “All {g.size} responses”)."
         )
         for row in flagged:
             r = by_row[row]
@@ -203,9 +204,9 @@ def _card(qi: int, result, g, total: int, names: dict[int, str], flags: dict[int
         )
         if g.representatives:
             st.markdown("\n".join(f"- “{md(state.short(t, 160))}”" for t in g.representatives))
-        a1, a2, a3 = st.columns([6, 2, 2], vertical_alignment="top")
         flagged = [r for r in g.rows if flags.get(r)]
         _check_these(qi, result, g, flagged)
+        a1, a2, a3 = st.columns([6, 2, 2], vertical_alignment="top")
         with a1.expander(f"All {g.size} responses"):
             _responses_table(result, list(g.rows), flags)
             # flagged students first: they are the ones a teacher most often moves
