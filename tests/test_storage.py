@@ -551,3 +551,41 @@ def test_a_damaged_embedding_cache_is_rebuilt_with_a_notice(tmp_path, how, caplo
     assert set(again) == set(vectors) and np.array_equal(
         again["response 7 " + "x" * 200], vectors["response 7 " + "x" * 200]
     )
+
+
+def test_forget_takes_the_classs_taught_groups_and_any_taught_stem_quoting_its_students(store):
+    a = store.as_teacher("A")
+    p1 = make_analysis("P1", {"tops": 3}, prefix="one-")
+    a.save_analysis(p1, date="2026-11-20")
+    a.save_analysis(make_analysis("P2", {"right": 3}, prefix="two-"), date="2026-11-20")
+    quoted = p1.results[0].responses[0].text
+    mg, me = storage_schema.memory_groups, storage_schema.memory_examples
+    with store.engine.begin() as conn:
+        sections = dict(conn.execute(sa.select(storage_schema.sections.c.name, storage_schema.sections.c.id)).all())
+        ids = {}
+        for label, stem in (
+            ("only P1", "Add the parts."),
+            ("quotes", f'You wrote "{quoted}": look again.'),
+            ("both", "Ok."),
+        ):
+            ids[label] = conn.execute(
+                sa.insert(mg).values(owner="A", question_key="q", label=label, status="misconception", stem=stem)
+            ).inserted_primary_key[0]
+        for label, section in (("only P1", "P1"), ("quotes", "P2"), ("both", "P1"), ("both", "P2")):
+            conn.execute(
+                sa.insert(me).values(
+                    owner="A",
+                    group_id=ids[label],
+                    section_id=sections[section],
+                    question_key="q",
+                    date="2026-11-20",
+                    text="x",
+                    vector=b"\0\0\0\0",
+                )
+            )
+    report = a.forget("P1", cache=False)
+    assert report.counts["taught groups"] == 1 and report.counts["taught groups quoting students"] == 1
+    assert report.counts["memory examples"] == 3  # two of P1, and the quoting group's example from P2
+    with store.engine.connect() as conn:
+        assert set(conn.execute(sa.select(mg.c.label)).scalars()) == {"both"}
+        assert conn.execute(sa.select(sa.func.count()).select_from(me)).scalar() == 1

@@ -131,6 +131,11 @@ def delete_class(conn, store, section: str, day: str | None) -> tuple[dict[str, 
     # Children before parents; the counts are re-ordered for the teacher at the end.
     plan_ids = sa.select(t.plans.c.id).where(t.plans.c.ticket_question_id.in_(tq_ids))
     pg_ids = sa.select(t.plan_groups.c.id).where(t.plan_groups.c.plan_id.in_(plan_ids))
+    mg, me = t.memory_groups, t.memory_examples
+    me_of_class = (
+        me.c.section_id.in_(section_ids) if whole else sa.and_(me.c.section_id.in_(section_ids), me.c.date == day)
+    )
+    taught = set(conn.execute(sa.select(me.c.group_id).where(me_of_class).distinct()).scalars())
     for table, column, parent in extra:
         tbl = sa.Table(table, sa.MetaData(), autoload_with=conn)
         label = "memory examples" if "memory" in table or "example" in table else f"{table.replace('_', ' ')} rows"
@@ -138,6 +143,14 @@ def delete_class(conn, store, section: str, day: str | None) -> tuple[dict[str, 
     if not whole:  # one day of a class: the examples the teacher's corrections of that day left in memory go too
         me = t.memory_examples
         delete("memory examples", sa.delete(me).where(me.c.section_id.in_(section_ids), me.c.date == day))
+    # Taught groups only this class fed go with it; any of the teacher's taught stems quoting its students too.
+    if taught:
+        delete(
+            "taught groups",
+            sa.delete(mg).where(
+                mg.c.id.in_(taught), mg.c.id.not_in(sa.select(me.c.group_id)), mg.c.owner == store.teacher
+            ),
+        )
     delete("plan members", sa.delete(t.plan_members).where(t.plan_members.c.plan_group_id.in_(pg_ids)))
     delete("plan groups", sa.delete(t.plan_groups).where(t.plan_groups.c.plan_id.in_(plan_ids)))
     delete("plans", sa.delete(t.plans).where(t.plans.c.ticket_question_id.in_(tq_ids)))
@@ -158,6 +171,14 @@ def delete_class(conn, store, section: str, day: str | None) -> tuple[dict[str, 
         for row in conn.execute(sa.select(e.c.id, e.c.text, e.c.label).where(e.c.owner.in_([store.teacher, ""])))
         if texts and (quotes(row.text, texts, shingles) or quotes(row.label, texts, shingles))
     ]
+    quoting_memory = [
+        row.id
+        for row in conn.execute(sa.select(mg.c.id, mg.c.stem, mg.c.label).where(mg.c.owner == store.teacher))
+        if texts and (quotes(row.stem, texts, shingles) or quotes(row.label, texts, shingles))
+    ]
+    if quoting_memory:
+        delete("memory examples", sa.delete(me).where(me.c.group_id.in_(quoting_memory)))
+        delete("taught groups quoting students", sa.delete(mg).where(mg.c.id.in_(quoting_memory)))
     if quoting:
         delete("library links", sa.delete(t.library_sources).where(t.library_sources.c.entry_id.in_(quoting)))
         delete("library entries quoting students", sa.delete(e).where(e.c.id.in_(quoting)))
