@@ -139,12 +139,13 @@ _PATTERNS = (
 )
 
 
-def _pattern_check(texts: Sequence[str], question: str) -> str | None:
-    """The checking question for a misconception the group's responses show in their own words, if any."""
+def _pattern_check(texts: Sequence[str], question: str, fractions: bool = False) -> str | None:
+    """The checking question for a misconception the group's responses show in their own words, if any
+    (``fractions``: the answers are fractions, so the fraction patterns apply even without a question text)."""
     joined = [display_text(t).lower() for t in texts]
     for applies, pattern, check in _PATTERNS:
         if (
-            applies.search(question.lower())
+            (applies.search(question.lower()) or (fractions and applies is _FRACTION_QUESTION))
             and sum(1 for t in joined if pattern.search(t)) * 2 >= len(joined) > 0
         ):
             return check
@@ -193,7 +194,7 @@ def checking_question(
         ratio = abs(na / nk) if na else 0
         if ratio and any(abs(ratio - 10**p) < 1e-9 for p in (-3, -2, -1, 1, 2, 3)):
             return f"check the place value — is {said} ten times too big or too small?"
-    found = _pattern_check(texts, question)
+    found = _pattern_check(texts, question, fractions=fa is not None or fk is not None)
     if found:
         return found
     if (
@@ -204,7 +205,10 @@ def checking_question(
         and sum("not" in t.lower() for t in texts) * 2 < len(texts)
     ):
         return "read the question again — which part does it ask about, and which part did you count?"
-    if answer and na is not None and nk is not None and nk != 0 and abs(na - nk) <= max(0.15 * abs(nk), 1):
+    whole = na is not None and nk is not None and float(na).is_integer() and float(nk).is_integer()
+    if answer and na is not None and nk is not None and nk != 0 and abs(na - nk) <= (
+        max(0.15 * abs(nk), 1) if whole else 0.15 * abs(nk)
+    ):
         return f"you are close — redo your last calculation step: does it really give {said}?"
     if answer and fa is not None:
         if fk is None and _parts(answer) != (fa.numerator, fa.denominator):
