@@ -64,8 +64,9 @@ def payload_ticket_csv() -> bytes:
     question = "What is 1/3 + 1/6? " + " ".join(PAYLOADS[:4])
     rows = []
     for i, p in enumerate((PAYLOADS + FORMULAS) * 2):
-        base = ["I added the tops and bottoms to get 2/9", "I changed 1/3 to 2/6 so it is 3/6 = 1/2",
-                f"idk {IMAGE}"][i % 3]
+        base = ["I added the tops and bottoms to get 2/9", "I changed 1/3 to 2/6 so it is 3/6 = 1/2", f"idk {IMAGE}"][
+            i % 3
+        ]
         text = f"{base} {p}" if i % 2 else f"{p} {base}"
         if i == 3:  # a response over several lines: a list and a heading if it were Markdown
             text = f"{p}\n- {PAYLOADS[(i + 1) % len(PAYLOADS)]}\n# {base}"
@@ -119,8 +120,11 @@ def markdown_strings(at: AppTest) -> list[str]:
     def walk(node) -> None:
         proto = getattr(node, "proto", None)
         if proto is not None:
-            _strings(MessageToDict(proto, preserving_proto_field_name=True), out,
-                     getattr(node, "type", "") in _OPTIONS_ARE_MARKDOWN)
+            _strings(
+                MessageToDict(proto, preserving_proto_field_name=True),
+                out,
+                getattr(node, "type", "") in _OPTIONS_ARE_MARKDOWN,
+            )
         children = getattr(node, "children", None)
         if isinstance(children, dict):
             for child in children.values():
@@ -252,8 +256,11 @@ def active_html(page: str) -> list[str]:
     class Tags(HTMLParser):
         def handle_starttag(self, tag, attrs):
             names = {k for k, _ in attrs}
-            if tag in ("script", "img", "link", "iframe", "object", "embed", "svg") or names & {
-                "src", "href", "srcset"} or any(k.startswith("on") for k in names):
+            if (
+                tag in ("script", "img", "link", "iframe", "object", "embed", "svg")
+                or names & {"src", "href", "srcset"}
+                or any(k.startswith("on") for k in names)
+            ):
                 found.append(f"<{tag} {sorted(names)}>")
 
     Tags().feed(page)

@@ -76,10 +76,7 @@ def _live_parts(text: str) -> list[str]:
     import re
 
     parts = re.split(r"[,;\t\r\n]", text)
-    return [
-        p for p in parts
-        if re.match(r"^[\s\"]*[=+\-@]", p) and not re.fullmatch(r"\s*[+-]?\d+(?:[.,]\d*)?\s*", p)
-    ]
+    return [p for p in parts if re.match(r"^[\s\"]*[=+\-@]", p) and not re.fullmatch(r"\s*[+-]?\d+(?:[.,]\d*)?\s*", p)]
 
 
 @pytest.mark.parametrize("text", LOCALE_DANGEROUS)
@@ -193,9 +190,7 @@ def test_xlsx_drops_illegal_control_characters_and_cuts_at_excels_limit():
 
 
 def test_xlsx_round_trips_through_the_reader_exactly():
-    frame = pd.DataFrame(
-        {"Student": ["Ana", "Ben", "Cy"], "Response": ["=-8+5=-3", "@SUM(A1) is what I think", "NA"]}
-    )
+    frame = pd.DataFrame({"Student": ["Ana", "Ben", "Cy"], "Response": ["=-8+5=-3", "@SUM(A1) is what I think", "NA"]})
     t = read_tickets(to_xlsx_bytes(frame), filename="x.xlsx")
     assert t.frame["Response"].tolist() == frame["Response"].tolist()
 

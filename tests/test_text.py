@@ -57,8 +57,13 @@ def test_join_tokens_glues_bigrams_back_and_spaces_words():
 
 @pytest.mark.parametrize(
     "a, b",
-    [("simplified", "simplify"), ("shaded", "shade"), ("flipped", "flip"), ("numerators", "numerator"),
-     ("adding", "add")],
+    [
+        ("simplified", "simplify"),
+        ("shaded", "shade"),
+        ("flipped", "flip"),
+        ("numerators", "numerator"),
+        ("adding", "add"),
+    ],
 )
 def test_one_stemmer_joins_word_forms(a, b):
     assert stem(a) == stem(b)
@@ -106,8 +111,12 @@ def test_short_or_number_only_text_has_no_language():
 
 
 def test_a_spanish_class_flags_the_english_response():
-    spanish = ["Sumé los numeradores y los denominadores", "La respuesta es 1/2 porque 3/6 es 1/2",
-               "Yo creo que es 2/9 porque sumé todo", "No sé la respuesta"]
+    spanish = [
+        "Sumé los numeradores y los denominadores",
+        "La respuesta es 1/2 porque 3/6 es 1/2",
+        "Yo creo que es 2/9 porque sumé todo",
+        "No sé la respuesta",
+    ]
     flags = language_flags(spanish * 2 + ["I think it is 1/2 because the pieces are the same"])
     assert flags[-1] == "English" and not any(flags[:-1])
 

@@ -46,9 +46,7 @@ def heatmap(comparison):
         y=alt.Y("misconception:N", title=None, sort=order),
     )
     rect = base.mark_rect().encode(
-        color=alt.Color(
-            "share:Q", title="Share of students", scale=alt.Scale(scheme="oranges", domain=[0, 1])
-        ),
+        color=alt.Color("share:Q", title="Share of students", scale=alt.Scale(scheme="oranges", domain=[0, 1])),
         tooltip=[
             alt.Tooltip("section:N"),
             alt.Tooltip("misconception:N"),
@@ -161,9 +159,7 @@ def group_sizes_chart(result: QuestionResult):
     import altair as alt
     import pandas as pd
 
-    rows = [
-        {"group": g.label or f"Group {g.group_id}", "size": g.size, "status": g.status} for g in result.groups
-    ]
+    rows = [{"group": g.label or f"Group {g.group_id}", "size": g.size, "status": g.status} for g in result.groups]
     n_ungrouped = sum(1 for lab in result.labels if lab == UNGROUPED)
     if n_ungrouped:
         rows.append({"group": NOT_GROUPED, "size": n_ungrouped, "status": NOT_GROUPED})

@@ -153,9 +153,7 @@ def write_csv(frame: pd.DataFrame, path_or_buffer: str | Path | IO) -> None:
         path_or_buffer.write(data)
 
 
-def write_xlsx(
-    frame: pd.DataFrame, path_or_buffer: str | Path | IO[bytes], *, sheet_name: str = "responses"
-) -> None:
+def write_xlsx(frame: pd.DataFrame, path_or_buffer: str | Path | IO[bytes], *, sheet_name: str = "responses") -> None:
     """Write the frame as an XLSX workbook with one sheet; text cells are always text, never formulas.
 
     Args:

@@ -42,8 +42,16 @@ LATEX_FRAC_SHORT = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
 LATEX_WRAPPERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
 """Math delimiters: ``\\( \\)``, ``\\[ \\]`` and ``$``."""
 LATEX_TEXT_CMD = re.compile(r"\\(?:text|mathrm|mbox)\s*\{([^{}]*)\}")
-LATEX_OPS = {r"\times": "×", r"\cdot": "×", r"\div": "÷", r"\left": "", r"\right": "", r"\,": " ", r"\ ": " ",
-             r"\%": "%"}
+LATEX_OPS = {
+    r"\times": "×",
+    r"\cdot": "×",
+    r"\div": "÷",
+    r"\left": "",
+    r"\right": "",
+    r"\,": " ",
+    r"\ ": " ",
+    r"\%": "%",
+}
 
 
 def display_text(text: str) -> str:
@@ -167,23 +175,55 @@ def stem(token: str) -> str:
 
 # Function words of the languages the language detector knows; labels skip them like English stop words.
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the is are was were and because of to it that this i you my they we not it's don't didn't "
-                    "with have has so but if then what would be than".split()),
+    "en": frozenset(
+        "the is are was were and because of to it that this i you my they we not it's don't didn't "
+        "with have has so but if then what would be than".split()
+    ),
     # Only words that are not also English words or maths letters ("a", "as", "no", "do", "y", "die", "um").
-    "es": frozenset("el la los las es son que porque de del en un una se por para lo pero más como "
-                    "al su sus le yo tiene fue está".split()),
-    "fr": frozenset("le la les est sont que parce de du des et en un une se par avec pour pas ce qui il je "
-                    "au aux sur dans c'est".split()),
+    "es": frozenset(
+        "el la los las es son que porque de del en un una se por para lo pero más como "
+        "al su sus le yo tiene fue está".split()
+    ),
+    "fr": frozenset(
+        "le la les est sont que parce de du des et en un une se par avec pour pas ce qui il je "
+        "au aux sur dans c'est".split()
+    ),
     "pt": frozenset("os é são que porque de da dos das em uma se por para não mais como na eu ele".split()),
     "de": frozenset("der das ist sind und weil nicht ein eine zu mit von den dem ich es auf für auch".split()),
     "vi": frozenset("là và của có không em tôi các những một này được vì nên thì cho với nhưng mà đã".split()),
 }
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
-                  "vi": "Vietnamese", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic",
-                  "ru": "Cyrillic-script", "he": "Hebrew", "el": "Greek", "hi": "Devanagari-script",
-                  "th": "Thai"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "pt": "Portuguese",
+    "de": "German",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "ru": "Cyrillic-script",
+    "he": "Hebrew",
+    "el": "Greek",
+    "hi": "Devanagari-script",
+    "th": "Thai",
+}
 OTHER_STOP_WORDS = frozenset().union(*(w for k, w in FUNCTION_WORDS.items() if k != "en")) - {
-    "die", "son", "pour", "fin", "den", "con", "mit", "has", "mas", "hay", "par", "dos", "com"}
+    "die",
+    "son",
+    "pour",
+    "fin",
+    "den",
+    "con",
+    "mit",
+    "has",
+    "mas",
+    "hay",
+    "par",
+    "dos",
+    "com",
+}
 """Function words of the non-English languages above that are not also English words (labels skip them)."""
 
 _SCRIPTS = (
