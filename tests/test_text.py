@@ -139,6 +139,32 @@ def test_the_pipeline_keeps_other_languages_out_of_the_groups_and_says_so():
     assert "another language" in note and "Spanish (1)" in note and "Chinese (1)" in note
 
 
+def test_a_language_with_enough_responses_is_grouped_on_its_own():
+    from feedback_assistant.clustering import MisconceptionClusterer
+
+    spanish = [
+        "Sumé los numeradores y los denominadores",
+        "sumé los numeradores y también los denominadores",
+        "Yo sumé los numeradores y los denominadores, es 2/9",
+        "La respuesta es 1/2 porque 2/6 + 1/6 es 3/6",
+        "Es 1/2 porque cambié 1/3 a 2/6",
+    ]
+    texts = ENGLISH * 3 + spanish
+    rs = _responses(texts)
+    result = pipeline.analyze_question("Q", rs, FakeEmbedder().encode(texts), clusterer=MisconceptionClusterer())
+    is_spanish = [i >= len(ENGLISH) * 3 for i in range(len(texts))]
+    grouped = [lab for lab, es in zip(result.labels, is_spanish, strict=True) if es and lab != UNGROUPED]
+    assert grouped, "the Spanish responses form groups of their own"
+    for g in result.groups:  # no group mixes the languages
+        assert len({is_spanish[r] for r in g.rows}) == 1, g.label
+    spanish_words = set(" ".join(spanish).lower().replace(",", " ").split())
+    for g in result.groups:
+        if is_spanish[g.rows[0]] and g.label:
+            assert all(w in spanish_words for w in g.label.split(" — ")[-1].split()), g.label
+    (note,) = analysis_notices([result])
+    assert "Spanish (5) grouped on their own" in note
+
+
 def test_labels_of_a_vietnamese_class_are_whole_words():
     texts = ["Em cộng tử số với tử số", "em cộng tử số và mẫu số", "cộng tử số với nhau", "tử số cộng tử số"]
     rs = _responses(texts)

@@ -41,7 +41,7 @@ from .records import (
     StemDrafter,
     StemKind,
 )
-from .text import language_flags
+from .text import MIN_LANGUAGE_GROUP, language_flags
 
 if TYPE_CHECKING:
     from .library import LibraryEntry, MisconceptionLibrary
@@ -161,28 +161,29 @@ def keys_by_question(
     return found
 
 
-def groupable(responses: Sequence[Response]) -> list[int]:
-    """Positions of the responses to group: not blank, and not written in another language than most of the class
-    (``text.language_flags``). Those stay "Not grouped" for the teacher to read: a Spanish answer is never merged
-    by accident into a group of English ones."""
-    flags = language_flags([r.text for r in responses])
-    return [i for i, r in enumerate(responses) if not r.is_blank and not flags[i]]
+def language_blocks(responses: Sequence[Response]) -> list[list[int]]:
+    """Positions of the responses to group, one block per language, each grouped on its own (``text.language_flags``).
 
-
-def group_question(
-    question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Group one question's non-blank responses; blank ones (and those in another language than most of the
-    class, see ``groupable``) are ``UNGROUPED`` with confidence 0.
-
-    Returns:
-        ``(labels, confidence)``, each of shape (len(responses),).
+    The first block is the class's majority language (with the responses too short to tell); then each other
+    language with at least ``MIN_LANGUAGE_GROUP`` responses. A Spanish answer is never merged by accident into a
+    group of English ones; a language with fewer responses stays "Not grouped" for the teacher to read. Blank
+    responses are in no block.
     """
-    labels = np.full(len(responses), UNGROUPED, dtype=int)
-    confidence = np.zeros(len(responses), dtype=float)
-    filled = groupable(responses)
-    if not filled:
-        return labels, confidence
+    flags = language_flags([r.text for r in responses])
+    main = [i for i, r in enumerate(responses) if not r.is_blank and not flags[i]]
+    other: dict[str, list[int]] = {}
+    for i, r in enumerate(responses):
+        if not r.is_blank and flags[i]:
+            other.setdefault(str(flags[i]), []).append(i)
+    return [main] + [rows for _, rows in sorted(other.items()) if len(rows) >= MIN_LANGUAGE_GROUP]
+
+
+def _cluster_block(
+    question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None,
+    filled: list[int], labels: np.ndarray, confidence: np.ndarray,
+) -> None:
+    """Group the responses at ``filled`` and write their group ids (after every id already in ``labels``) and
+    confidences into ``labels`` and ``confidence``."""
     answers = [responses[i].answer for i in filled]
     has_answers = any(a is not None and str(a).strip() for a in answers)
     clustering = clusterer.cluster(
@@ -196,8 +197,26 @@ def group_question(
             f"Internal error: grouping returned {len(clustering.labels)} labels for {len(filled)} responses "
             f"to {question or 'the ticket'}. Nothing was written; please report this."
         )
-    labels[filled] = np.asarray(clustering.labels, dtype=int)
+    offset = int(labels.max()) + 1 if len(labels) and labels.max() > UNGROUPED else 0
+    block = np.asarray(clustering.labels, dtype=int)
+    labels[filled] = np.where(block == UNGROUPED, UNGROUPED, block + offset)
     confidence[filled] = np.asarray(clustering.confidence, dtype=float)
+
+
+def group_question(
+    question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group one question's non-blank responses, each language on its own (``language_blocks``); blank ones, and
+    those in a language with too few responses to group, are ``UNGROUPED`` with confidence 0.
+
+    Returns:
+        ``(labels, confidence)``, each of shape (len(responses),).
+    """
+    labels = np.full(len(responses), UNGROUPED, dtype=int)
+    confidence = np.zeros(len(responses), dtype=float)
+    for filled in language_blocks(responses):
+        if filled:
+            _cluster_block(question, responses, vectors, clusterer, key, filled, labels, confidence)
     return labels, confidence
 
 
@@ -210,16 +229,19 @@ def _group_with_memory(
 
     labels = np.full(len(responses), UNGROUPED, dtype=int)
     confidence = np.zeros(len(responses), dtype=float)
-    filled = groupable(responses)
-    if not filled:
-        return labels, confidence, {}
-    answers = [responses[i].answer for i in filled]
-    has_answers = any(a is not None and str(a).strip() for a in answers)
-    co = carry_over(taught, [responses[i].text for i in filled], vectors[filled],
-                    answers if has_answers else None, clusterer, key=key)
-    labels[filled] = co.clustering.labels
-    confidence[filled] = co.clustering.confidence
-    return labels, confidence, dict(co.taught)
+    filled, *other_languages = language_blocks(responses)
+    carried: dict[int, TaughtGroup] = {}
+    if filled:
+        answers = [responses[i].answer for i in filled]
+        has_answers = any(a is not None and str(a).strip() for a in answers)
+        co = carry_over(taught, [responses[i].text for i in filled], vectors[filled],
+                        answers if has_answers else None, clusterer, key=key)
+        labels[filled] = co.clustering.labels
+        confidence[filled] = co.clustering.confidence
+        carried = dict(co.taught)
+    for rows in other_languages:  # the memory is of the class's language: other languages are grouped afresh
+        _cluster_block("", responses, vectors, clusterer, key, rows, labels, confidence)
+    return labels, confidence, carried
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ from collections.abc import Iterable, Sequence
 
 import regex
 
+MIN_LANGUAGE_GROUP = 4
+"""A language other than the class's with at least this many responses to a question is grouped on its own; fewer
+stay "Not grouped" for the teacher to read."""
 MAX_RESPONSE_CHARS = 2000
 """A response is analysed on its first 2,000 characters (about 400 words; the embedding model reads ~256 tokens)."""
 
@@ -302,22 +305,28 @@ def language_flags(texts: Sequence[str]) -> list[str | None]:
 
 
 def language_notice(flags: Sequence[str | None]) -> str | None:
-    """The notice for responses flagged by ``language_flags``; None when there are none."""
+    """The notice for responses flagged by ``language_flags`` (what the pipeline did with them); None when there
+    are none."""
     named = Counter(f for f in flags if f)
     if not named:
         return None
     n = sum(named.values())
-    which = ", ".join(f"{k} ({v})" for k, v in sorted(named.items()))
+    apart = [f"{k} ({v})" for k, v in sorted(named.items()) if v >= MIN_LANGUAGE_GROUP]
+    left = [f"{k} ({v})" for k, v in sorted(named.items()) if v < MIN_LANGUAGE_GROUP]
+    done = []
+    if apart:
+        done.append(f"{', '.join(apart)} grouped on their own")
+    if left:
+        done.append(f"{', '.join(left)} left in Not grouped (fewer than {MIN_LANGUAGE_GROUP} to group)")
     return (
-        f"{n} response{'s are' if n != 1 else ' is'} written in another language than most of the class "
-        f"({which}): {'they were' if n != 1 else 'it was'} left out of the groups so it is not merged by accident. "
-        "Read them yourself, or move one into a group."
+        f"{n} response{'s are' if n != 1 else ' is'} written in another language than most of the class, so "
+        f"never merged by accident into a group of theirs: {'; '.join(done)}. Read them yourself."
     )
 
 
 def analysis_notices(results: Sequence) -> list[str]:
     """What the teacher should know about an analysed ticket's text: responses over the length limit, and per
-    question the responses left out of the groups because they are in another language than most of the class.
+    question the responses in another language than most of the class (grouped apart, or left in Not grouped).
 
     Args:
         results: the ``QuestionResult``s of an analysis (anything with ``.responses`` holding ``.text``).
