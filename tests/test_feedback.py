@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from feedback_assistant.feedback import (
     ANSWER,
     CHECK_IN_TEXT,
@@ -83,10 +85,12 @@ def test_checking_question_names_a_misconception_in_the_groups_words():
 
 def test_on_target_stem_asks_an_extension_question_that_fits_the_answer():
     g = group(ON_TARGET, "1/3", ["3/9 simplifies to 1/3"], label="1/3 — simplifies")
-    stem = draft_stem(g)
+    stem = draft_stem(replace(g, status_confirmed=True))
     assert stem.kind == StemKind.EXTENSION
-    assert "Now try" in stem.text and "3/9 simplifies" not in stem.text
+    assert "that reasoning works. Now try" in stem.text and "3/9 simplifies" not in stem.text
     assert "show 1/3 another way" in fill(stem.text, "i simplified 3/9 to 1/3", "1/3")
+    suggested = draft_stem(g)  # no key and not confirmed by the teacher: no praise
+    assert "reasoning works" not in suggested.text and "can you say why that works? Then try" in suggested.text
     assert "decimal" in extension_question("1/3")
     assert "fraction" in extension_question("0.25")
     assert "between" in extension_question("3/5", "Which is bigger, 3/8 or 3/5?")

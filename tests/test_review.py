@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from feedback_assistant.feedback import draft_stem
 from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import (
     APPROVED,
@@ -248,6 +251,16 @@ def test_set_status_confirms_redrafts_and_replans(result):
     assert "Great reasoning" not in stem(changed, 0).text
     same = set_status(approved, 0, ON_TARGET)  # confirming the status it has keeps the approved words
     assert stem(same, 0) == stem(approved, 0) and group(same, 0).status_confirmed
+    unconfirmed = tuple(replace(g, status_confirmed=False) for g in result.groups)
+    suggested = replace(result, groups=unconfirmed)
+    suggested = replace(
+        suggested,
+        stems=tuple(draft_stem(g, "1/2") if g.group_id == 0 else stem(result, g.group_id) for g in unconfirmed)
+        + (stem(result, UNGROUPED),),
+    )
+    assert "reasoning works" not in stem(suggested, 0).text
+    confirmed = set_status(suggested, 0, ON_TARGET)  # the teacher confirms: the untouched draft may now praise
+    assert "that reasoning works" in stem(confirmed, 0).text and stem(confirmed, 0).state == DRAFT
     with pytest.raises(EditError, match="not a status"):
         set_status(result, 0, "great")
 

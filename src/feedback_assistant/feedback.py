@@ -11,8 +11,9 @@ A teacher who edits a stem keeps whichever placeholders they want; everything el
 
 What each kind of group gets:
 
-* on target -> ``kind="extension"``: affirms the reasoning and asks an extension question that fits the
-  answer (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a
+* on target -> ``kind="extension"``: affirms the reasoning (only once the status is confirmed by an answer key or
+  the teacher; a suggested status asks "can you say why that works?" instead) and asks an extension question that
+  fits the answer (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a
   problem with the same answer). Members whose own response does not fit the group (``review.check_flags``)
   get ``CHECK_TEXT`` instead until the teacher decides.
 * misconception -> ``kind="misconception"``: asks a checking question chosen by how the group's answer
@@ -263,10 +264,10 @@ def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
     ans = group.answer
     lead = f"You wrote “{OWN_WORDS}”"
     if group.status == ON_TARGET:
-        return (
-            f"{lead} — that reasoning works. Now try: {extension_question(ans, group.question, shown=ANSWER)}",
-            StemKind.EXTENSION,
-        )
+        extension = extension_question(ans, group.question, shown=ANSWER)
+        if not group.status_confirmed:  # only a suggestion (no key, not confirmed): no praise the tool can't back
+            return f"{lead} — can you say why that works? Then try: {extension}", StemKind.EXTENSION
+        return f"{lead} — that reasoning works. Now try: {extension}", StemKind.EXTENSION
     if group.status == MISCONCEPTION:
         check = checking_question(ans, key, group.representatives, group.question, shown=ANSWER)
         return f"{lead} — now check: {check}", MISCONCEPTION_KIND

@@ -211,7 +211,8 @@ def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionRe
     """Set a group's status (the teacher's word: ``status_confirmed=True``) and rebuild the plan.
 
     A new status re-drafts the group's stem and takes its approval back (an approved "that reasoning works"
-    must not go to a group now called a misconception); the status it already has is only confirmed.
+    must not go to a group now called a misconception). Confirming the status it already has keeps the stem,
+    except an untouched draft, which is re-drafted (a confirmed on-target group's draft affirms the reasoning).
 
     Raises:
         EditError: the status is not one of "on target", "misconception", "unclear".
@@ -222,7 +223,9 @@ def set_status(result: QuestionResult, group_id: int, status: str) -> QuestionRe
         raise EditError(f"'{status}' is not a status. Choose one of: {', '.join(STATUSES)}.")
     new = replace(g, status=Status(status), status_confirmed=True)
     groups = tuple(new if o.group_id == group_id else o for o in result.groups)
-    if status != g.status:
+    stem = next((x for x in result.stems if x.group_id == group_id), None)
+    untouched = stem is not None and stem.state == DRAFT and stem.text == stem.drafted and not stem.from_library
+    if status != g.status or (not g.status_confirmed and untouched):  # a confirmed status may now praise
         result = _replace_stem(result, stages_of(result).drafter.draft(new, result.key))
     return _replan(result, groups=groups)
 
