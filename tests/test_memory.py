@@ -350,3 +350,32 @@ def test_a_carried_over_group_stays_marked_when_the_class_is_reopened(tmp_path):
         reopened = store.load_analysis(next(iter(ids.values())))
     carried = [g.label for g in reopened.results[0].groups if g.carried_over]
     assert carried == ["Added tops and bottoms"]
+
+
+class _SwitchClusterer:
+    """Groups by answer; with ``reassign`` on, the responses saying "tops" join answer 2/5's group."""
+
+    def __init__(self, reassign: bool = False):
+        self.reassign = reassign
+
+    def cluster(self, texts, embeddings, answers=None, key=None):
+        from feedback_assistant.records import Clustering
+
+        keys = ["2/5" if self.reassign and "tops" in t else a for t, a in zip(texts, answers, strict=True)]
+        labels = np.unique(keys, return_inverse=True)[1]
+        return Clustering(labels, np.ones(len(texts)))
+
+
+@pytest.mark.parametrize(("tops_answer", "expected"), [("5/6", True), ("2/5", False)])
+def test_the_correction_step_is_used_only_where_it_wins_on_the_teachers_own_examples(tops_answer, expected):
+    from feedback_assistant.memory import choose_correction
+
+    # the teacher grouped every "tops" response together, whatever answer two of them chose
+    texts = TOPS[:4] + COMMON[:4]
+    answers = ["2/5", "2/5", tops_answer, tops_answer] + ["5/6"] * 4
+    memory = _memory(texts, ["tops"] * 4 + ["common"] * 4, answers=answers)
+    chosen = choose_correction(memory, _SwitchClusterer(reassign=not expected))
+    assert chosen.reassign is expected
+    no_text = QuestionMemory(memory.question, ("",) * 8, memory.answers, memory.labels, memory.vectors)
+    unchanged = _SwitchClusterer()
+    assert choose_correction(no_text, unchanged) is unchanged  # shared memory has no text to check on
