@@ -45,6 +45,15 @@ def _forget(section: str) -> None:
     state.flash("success", f"Forgot the class '{md(section)}': deleted {report.describe()} from this computer.")
 
 
+def _set_teacher() -> None:
+    """The name typed on this page becomes this window's teacher (as the Upload page's field does)."""
+    name = str(st.session_state.get("hi_teacher", "")).strip()
+    if name:
+        st.session_state[state.TEACHER_KEY] = name
+    for key in ("hi_pick", "hi_confirm", "hi_forget_pick"):
+        st.session_state.pop(key, None)
+
+
 def _reopen(store) -> None:
     st.subheader("Reopen a past day")
     tickets = store.list_tickets()
@@ -168,7 +177,19 @@ try:
 except FeedbackAssistantError as exc:
     st.error(md(exc))
     st.stop()
-st.caption(f"Classes of **{md(store.teacher)}**. Colleagues' classes appear only in the comparison, without names.")
+if store.plc:
+    st.caption(
+        f"Classes of **{md(store.teacher)}** (your PLC login). Colleagues' classes appear only in the comparison."
+    )
+else:
+    st.text_input(
+        "Your name",
+        value=store.teacher,
+        key="hi_teacher",
+        on_change=_set_teacher,
+        help="Your classes are saved under your name. Colleagues' classes appear only in the comparison, "
+        "with their students' names hidden.",
+    )
 _reopen(store)
 st.divider()
 _compare(store)

@@ -56,3 +56,16 @@ def test_a_window_holding_an_older_copy_is_told_to_reload_and_overwrites_nothing
     again.text_input(key=key).input("named after reloading").run()
     assert work(again).save_problem is None
     assert "named after reloading" in {x.label for x in Store().load_analysis(ticket).results[0].groups}
+
+
+def test_the_history_page_lists_the_classes_of_the_name_given(analysis, monkeypatch):
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms Test")
+    Store().save_analysis(analysis, section="Period 3", date="2026-11-20")
+    Store(teacher="Mr Other").save_analysis(analysis, section="Period 5", date="2026-11-21")
+    at = open_app(page="history")
+    assert at.text_input(key="hi_teacher").value == "Ms Test"
+    assert at.dataframe[0].value["Class"].tolist() == ["Period 3"]
+    at.text_input(key="hi_teacher").input("Mr Other").run()
+    assert not at.exception
+    assert at.dataframe[0].value["Class"].tolist() == ["Period 5"]
+    assert at.selectbox(key="hi_forget_pick").options == ["Period 5"]
