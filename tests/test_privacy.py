@@ -30,13 +30,15 @@ def spans(text: str, n: int = SPAN) -> set[tuple[str, ...]]:
 
 def foreign_spans(analysis: Analysis) -> list[tuple[str, str]]:
     """(student, span) for every >= 4-word span of a classmate's response found in a student's feedback that
-    is not in the student's own response, nor in the tool's own fixed wording (``tool_words``)."""
+    is not in the student's own response (with their own answer beside it), nor in the tool's own fixed wording
+    (``tool_words``)."""
     found = []
     others = {r.row: spans(r.text) for r in analysis_responses(analysis)}
     for result in analysis.results:
         fixed = tool_words(result)
         for fb in feedback_rows(result):
-            own = spans(fb.response.text)
+            r = fb.response  # their own words, and their own answer next to them ("1/4" + "because the top ...")
+            own = spans(r.text) | spans(f"{r.answer or ''} {r.text}") | spans(f"{r.text} {r.answer or ''}")
             for span in spans(fb.text) - own - fixed:
                 if any(span in s for row, s in others.items() if row != fb.response.row):
                     found.append((fb.response.student, " ".join(span)))
@@ -136,5 +138,42 @@ def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder)
             embedder=real_embedder,
         )
     assert len(analysis.results) == 4
+    assert foreign_spans(analysis) == []
+    assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
+
+
+def test_no_student_reads_a_classmates_words_in_our_training_data(real_embedder):
+    """Classes of 30 from research/training_data/ (made-up explanations written for this project)."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+    from conftest import REPO
+
+    from feedback_assistant.tickets import read_tickets
+
+    paths = sorted((REPO / "research" / "training_data").glob("*.csv"))
+    if not paths:
+        pytest.skip("research/training_data/ is not here")
+    df = pd.concat([pd.read_csv(p, keep_default_na=False, dtype=str) for p in paths[:3]], ignore_index=True)
+    picked = [df[df.question_id == q].head(30) for q in sorted(df.question_id.unique())[::10][:6]]
+    frame = pd.concat(picked, ignore_index=True)
+    frame = pd.DataFrame(
+        {
+            "Student": [f"S{i}" for i in range(len(frame))],
+            "Question": frame.question,
+            "Answer": frame.answer,
+            "Response": frame.explanation,
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "classes.csv"
+        frame.to_csv(csv, index=False)
+        analysis = pipeline.analyze(
+            read_tickets(csv, response_col="Response", answer_col="Answer", question_col="Question",
+                         student_col="Student"),
+            embedder=real_embedder,
+        )
+    assert len(analysis.results) == len(picked)
     assert foreign_spans(analysis) == []
     assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
