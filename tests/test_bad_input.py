@@ -909,7 +909,8 @@ CASES = [
         "missing header row: no student values in the error",
         "t.csv",
         lambda: b"235791,Wesley A.,P1,2024-03-05\r\n235792,Maria B.,P2,2024-03-05\r\n",
-        error=r"^No column in 't.csv' looks like student responses, and the first row does not look like a header",
+        error=r"^No column in 't.csv' looks like student responses; the first row is not shown here because it "
+        r"does not look like column names \(it may be a student's row\) — add a row of column names",
         check_message=_no_student_values("235791", "Wesley", "P1"),
     ),
 ]
@@ -1240,5 +1241,5 @@ def test_cli_bad_input_never_prints_student_values(tmp_path, cli_main, fake_embe
     path = _make(BY_NAME["missing header row: no student values in the error"], tmp_path)
     assert _analyze(cli_main, fake_embedder, path, tmp_path / "out", "--response-col", "Answer") == 2
     line = _one_error_line(capsys)
-    assert "does not look like a header row" in line
+    assert "the first row is not shown here because it does not look like column names" in line
     assert not any(v in line for v in ("235791", "Wesley", "Maria", "P1"))

@@ -218,20 +218,21 @@ class ColumnFacts:
         )
 
 
+NOT_SHOWN = "the first row is not shown here because it does not look like column names (it may be a student's row)"
+
+
 def listing(facts: ColumnFacts) -> str:
-    """The columns for an error message, or a note that the first row is not a header (never cell values)."""
-    if not facts.looks_like_header():
-        return "the first row does not look like a header row (column names such as Student, Response)"
+    """The column names for an error message (at most 30, each cut at 60 characters)."""
     shown = [" ".join(c.split())[:60] for c in facts.names[:30]]
     more = f", ... ({len(facts.names)} in all)" if len(facts.names) > 30 else ""
-    return "the columns are: " + ", ".join(shown) + more
+    return ", ".join(shown) + more
 
 
 def find_column(wanted: str, facts: ColumnFacts, arg: str) -> str:
     """The column a caller named (exact, then ignoring spaces, then ``norm``).
 
     Raises:
-        TicketFormatError: no such column; lists the columns when the first row is a header.
+        TicketFormatError: no such column; lists the columns only when the first row looks like column names.
     """
     for match in (
         lambda c: c == wanted,
@@ -243,26 +244,24 @@ def find_column(wanted: str, facts: ColumnFacts, arg: str) -> str:
                 return c
     if facts.looks_like_header():
         raise TicketFormatError(
-            f"Column '{wanted}' was not found. The columns are: {listing(facts)[len('the columns are: ') :]} — pass "
-            f"{FLAGS[arg]} with one of them."
+            f"Column '{wanted}' was not found. The columns are: {listing(facts)} — pass {FLAGS[arg]} with one of them."
         )
     raise TicketFormatError(
-        f"Column '{wanted}' was not found, and {listing(facts)} — add a row of column names at the top "
-        "of the file and try again."
+        f"Column '{wanted}' was not found; {NOT_SHOWN} — check the name against the file's first row, or add a "
+        "row of column names at the top of the file and try again."
     )
 
 
 def no_responses_error(facts: ColumnFacts, label: str) -> TicketFormatError:
-    """The error for a table where no column holds written responses."""
+    """The error for a table where no column holds written responses (column names only if they look like them)."""
     if facts.looks_like_header():
         return TicketFormatError(
-            f"No column in {label} looks like student responses. The columns are: "
-            f"{listing(facts)[len('the columns are: ') :]} — pass --response-col with the column that holds the "
-            "answers."
+            f"No column in {label} looks like student responses. The columns are: {listing(facts)} — pass "
+            "--response-col with the column that holds the answers."
         )
     return TicketFormatError(
-        f"No column in {label} looks like student responses, and {listing(facts)} — add a row of column "
-        "names at the top of the file and try again."
+        f"No column in {label} looks like student responses; {NOT_SHOWN} — add a row of column names at the top "
+        "(for example Student, Response), or pass --response-col with the name of the column that holds the answers."
     )
 
 
