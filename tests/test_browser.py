@@ -339,3 +339,31 @@ def test_after_a_rename_move_goes_to_the_renamed_group(browser_page, tmp_path):
     alerts = " ".join(page.get_by_test_id("stAlert").all_inner_texts())
     assert "There is no group" not in alerts and "Groups are:" not in alerts, alerts
     page.get_by_text("Response moved.").first.wait_for(timeout=30_000)
+
+
+def test_a_workbook_with_a_tab_per_period_is_read_whole_and_says_so(browser_page, tmp_path):
+    """Issue 14: a workbook with a notes tab and one tab per period read 30 of 90 students, silently. Now every
+    period's tab is read (the tab names the section) and the page says which sheets were read and skipped."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["Scored by: Ms. Rivera"])
+    k = 0
+    for tab, n in (("P1", 30), ("P3", 29), ("P5", 31)):
+        sheet = book.create_sheet(tab)
+        sheet.append(["Student", "Response"])
+        for _ in range(n):
+            sheet.append([f"Student {k}", f"the pieces get smaller because there are more of them {k % 7}"])
+            k += 1
+    path = tmp_path / "periods.xlsx"
+    book.save(path)
+    page = browser_page
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("heading", name="periods.xlsx").wait_for(timeout=60_000)
+    settle(page)
+    no_crash(page)
+    shown = page.get_by_test_id("stAlert").all_inner_texts()
+    assert any("3 sheets read as one table, rows per sheet: 'P1' (30), 'P3' (29), 'P5' (31)." in t for t in shown)
+    assert any("Sheet 'Notes' was not read" in t for t in shown), shown
+    page.get_by_role("button", name="Group the 90 responses").wait_for(timeout=30_000)
