@@ -589,3 +589,22 @@ def test_forget_takes_the_classs_taught_groups_and_any_taught_stem_quoting_its_s
     with store.engine.connect() as conn:
         assert set(conn.execute(sa.select(mg.c.label)).scalars()) == {"both"}
         assert conn.execute(sa.select(sa.func.count()).select_from(me)).scalar() == 1
+
+
+def test_forget_removes_cached_embeddings_of_a_schools_own_model_too(tmp_path, monkeypatch):
+    from feedback_assistant.embedding import EmbeddingCache, MiniLMEmbedder, normalise_text
+
+    folder = tmp_path / "models" / "district-model"
+    folder.mkdir(parents=True)
+    (folder / "modules.json").write_text("[]")
+    (folder / "model.safetensors").write_bytes(b"weights")
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_MODELS", str(tmp_path / "models"))
+    name = MiniLMEmbedder(cache=False, model_path="models/district-model", dtype="float32").name
+    store = Store(str(tmp_path / "h.sqlite"), teacher="T")
+    analysis = make_analysis("P1", {"tops": 3})
+    store.save_analysis(analysis)
+    cache = EmbeddingCache(tmp_path / "cache")
+    texts = [normalise_text(r.text) for r in analysis.results[0].responses if r.text]
+    cache.put_many(name, {x: np.ones(4, np.float32) for x in texts})
+    assert store.forget("P1", cache=cache).counts["cached embeddings"] == len(set(texts))
+    assert cache.get_many(name, texts) == {}

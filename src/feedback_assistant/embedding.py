@@ -93,6 +93,21 @@ def weights_sha256(folder: str | Path) -> str:
     return digest.hexdigest()
 
 
+def cache_names() -> tuple[str, ...]:
+    """Every name the cache may key vectors by: the bundled model and each school model in ``models/`` (or
+    ``FEEDBACK_ASSISTANT_MODEL``), in float32 and bfloat16 (what ``MiniLMEmbedder.name`` can be)."""
+    bases = [MODEL_NAME]
+    for model in [*local_models(), os.environ.get("FEEDBACK_ASSISTANT_MODEL") or ""]:
+        if not model:
+            continue
+        try:
+            folder = resolve_model(model)
+            bases.append(f"{folder.name}@{weights_sha256(folder)[:16]}")
+        except ModelUnavailableError:
+            continue
+    return tuple(dict.fromkeys(name for base in bases for name in (base, f"{base}/bfloat16")))
+
+
 def default_cache_dir() -> Path:
     """Where embeddings are cached: ``$FEEDBACK_ASSISTANT_HOME/cache`` or ``~/.feedback_assistant/cache``."""
     home = os.environ.get("FEEDBACK_ASSISTANT_HOME")
@@ -253,7 +268,7 @@ class EmbeddingCache:
         path = self.directory / "embeddings.sqlite"
         if not texts or not path.exists():
             return 0
-        models = models or (MODEL_NAME, f"{MODEL_NAME}/bfloat16")
+        models = models or cache_names()
         keys = [self._key(m, normalise_text(t)) for m in models for t in texts]
         con = self._connect()
         try:
