@@ -422,13 +422,9 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
 
 def _filled(cells: np.ndarray) -> np.ndarray:
     """Which cells hold something other than blanks (a bool array shaped like ``cells``)."""
-    filled = cells != ""
-    flat = filled.reshape(-1)
-    values = cells.reshape(-1)
-    for i in np.flatnonzero(flat):
-        if not values[i].strip():
-            flat[i] = False
-    return filled
+    values = cells.reshape(-1).tolist()
+    filled = np.fromiter((bool(v) and not v.isspace() for v in values), dtype=bool, count=len(values))
+    return filled.reshape(cells.shape)
 
 
 def _header_row(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray) -> int:
