@@ -556,3 +556,21 @@ def test_a_damaged_workbook_is_a_clear_error(cut, message):
                 out.writestr(info.filename, body)
     with pytest.raises(TicketFormatError, match=rf"^'x.xlsx' {message} \(\w+\) — open (it|the file) in Excel, save it"):
         read_tickets(book.getvalue(), filename="x.xlsx")
+
+
+def test_tabs_whose_headers_differ_only_in_spelling_share_columns():
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "P1"
+    book.active.append(["Student", "Response"])
+    book.active.append(["Ana", "the pieces get smaller"])
+    p2 = book.create_sheet("P2")
+    p2.append(["student ", "RESPONSE"])
+    p2.append(["Ben", "you add the tops"])
+    data = io.BytesIO()
+    book.save(data)
+    t = read_tickets(data.getvalue(), filename="x.xlsx")
+    assert list(t.frame.columns) == ["Student", "Response", "Sheet", "source_row"]
+    assert t.frame["Student"].tolist() == ["Ana", "Ben"]
+    assert t.frame["Response"].tolist() == ["the pieces get smaller", "you add the tops"]

@@ -227,8 +227,9 @@ def _read_table(
     notices += skipped
     if len(chosen) == 1:
         return chosen[0].frame, None, tuple(notices)
-    frame = pd.concat([t.frame for t in chosen], ignore_index=True).fillna("")
-    names = list(dict.fromkeys(n for t in chosen for n in t.names))
+    frames = _same_names([t.frame for t in chosen])
+    frame = pd.concat(frames, ignore_index=True).fillna("")
+    names = list(dict.fromkeys(n for f in frames for n in f.columns))
     frame = frame[names].astype(str)
     sheet_col = _unique(SHEET_COLUMN, names)
     frame[sheet_col] = np.repeat([t.sheet for t in chosen], [len(t.frame) for t in chosen]).astype(object)
@@ -236,6 +237,21 @@ def _read_table(
     counts = ", ".join(f"'{t.sheet}' ({len(t.frame)})" for t in chosen)
     notices.insert(0, f"{len(chosen)} sheets read as one table, rows per sheet: {counts}.")
     return frame, sheet_col, tuple(notices)
+
+
+def _same_names(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The frames with a column spelled as in the first sheet that has it ("student " on one tab, "Student" on
+    another is one column)."""
+    canonical: dict[str, str] = {}
+    out = []
+    for f in frames:
+        rename = {}
+        for c in f.columns:
+            name = canonical.setdefault(norm(c) if not c.startswith("Column ") else c, c)
+            if name != c and name not in f.columns:
+                rename[c] = name
+        out.append(f.rename(columns=rename) if rename else f)
+    return out
 
 
 def _choose_sheets(tables: list[Table], label: str, wanted: dict[str, str]) -> tuple[list[Table], list[str]]:
