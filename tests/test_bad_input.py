@@ -795,6 +795,20 @@ CASES = [
         notices=(r"1 title row above the column names in sheet 'P3' skipped", r"merged name header"),
     ),
     Case(
+        "xlsx period merged down its students",
+        "t.xlsx",
+        lambda: workbook(
+            {
+                "Sheet1": [["Student", "Period", "Response"]]
+                + [[_name(i), ("P1" if i == 0 else "P3" if i == 5 else None), WORDS[i % 6]] for i in range(8)]
+            },
+            merges={"Sheet1": ["B2:B6", "B7:B9"]},
+        ),
+        rows=8,
+        check=_column("Period", ["P1"] * 5 + ["P3"] * 3),
+        notices=(r"^6 cells inside merged blocks in sheet 'Sheet1' read with the block's value\.$",),
+    ),
+    Case(
         "xlsx student names computed by Excel, values saved",
         "t.xlsx",
         lambda: formula_names_workbook(cached=True),

@@ -405,6 +405,7 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
     first = _header_row(grid, filled, counts)
     has_data = np.asarray(filled[first + 1 : last + 1].any(axis=0))
     header_cells = [str(v).strip() for v in grid.iloc[first].tolist()]
+    spread = _fill_vertical_merges(grid, sheet, first, last) if sheet else 0
     body = grid.iloc[first + 1 : last + 1].reset_index(drop=True)
     merged = _merged_headers(sheet, first, header_cells) if sheet else {}
     drop = {j for span in merged.values() for j in span[1:]}
@@ -416,7 +417,7 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
     for j, span in merged.items():  # "Name" over first and last name: one column with the full name
         parts = body.iloc[:, span].to_numpy(dtype=object)
         frame[names[keep.index(j)]] = [" ".join(p.strip() for p in row if p.strip()) for row in parts]
-    notices = _notices(sheet, first, last, counts, keep, merged, grid.shape[1])
+    notices = _notices(sheet, first, last, counts, keep, merged, spread)
     return Table(names=names, frame=frame, sheet=sheet.name if sheet else "", notices=notices)
 
 
@@ -453,6 +454,23 @@ def _title_like(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray, i: i
     return from_a and counts[i] <= 3 and counts[i] < header_width and (counts[i] == 1 or not names)
 
 
+def _fill_vertical_merges(grid: pd.DataFrame, sheet: Sheet, header: int, last: int) -> int:
+    """Give every cell of a merged block in one column below the header the value Excel shows across it (a
+    "P1" merged down the period column for a whole class). Returns how many cells were filled."""
+    filled = 0
+    for r1, c1, r2, c2 in sheet.merged:
+        if c1 != c2 or r2 <= r1 or r1 <= header or c1 >= grid.shape[1] or r1 > last:
+            continue
+        value = str(grid.iat[r1, c1])
+        if not value.strip():
+            continue
+        for r in range(r1 + 1, min(r2, last) + 1):
+            if not str(grid.iat[r, c1]).strip():
+                grid.iat[r, c1] = value
+                filled += 1
+    return filled
+
+
 def _merged_headers(sheet: Sheet, header: int, cells: list[str]) -> dict[int, list[int]]:
     """First column -> the columns under a merged student-name header cell ("Name" over first and last)."""
     student = set(STUDENT)
@@ -463,7 +481,7 @@ def _merged_headers(sheet: Sheet, header: int, cells: list[str]) -> dict[int, li
     return spans
 
 
-def _notices(sheet, first, last, counts, keep, merged, width) -> tuple[str, ...]:
+def _notices(sheet, first, last, counts, keep, merged, spread) -> tuple[str, ...]:
     where = f" in sheet '{sheet.name}'" if sheet else ""
     out = []
     titles = int((counts[:first] > 0).sum())
@@ -479,6 +497,8 @@ def _notices(sheet, first, last, counts, keep, merged, width) -> tuple[str, ...]
         out.append(f"{hidden_c} hidden column{'s' if hidden_c > 1 else ''}{where} read.")
     if merged:
         out.append(f"A merged name header{where} was read as one column with the full name.")
+    if spread:
+        out.append(f"{spread} cell{'s' if spread > 1 else ''} inside merged blocks{where} read with the block's value.")
     if sheet.unsaved_formulas:
         n = sheet.unsaved_formulas
         out.append(
