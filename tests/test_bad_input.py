@@ -336,6 +336,23 @@ def shared_strings_bomb(unpacked_mb: int = 100) -> bytes:
     return out.getvalue()
 
 
+def lying_bomb() -> bytes:
+    """The shared-strings bomb with its zip headers claiming the part unpacks to 1,000 bytes."""
+    import struct
+
+    data = bytearray(shared_strings_bomb())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/sharedStrings.xml")
+    lie = struct.pack("<I", 1000)
+    data[info.header_offset + 22 : info.header_offset + 26] = lie  # local header: uncompressed size
+    pos = bytes(data).find(b"PK\x01\x02")
+    while pos >= 0:  # central directory entry of the same part
+        n = struct.unpack("<H", data[pos + 28 : pos + 30])[0]
+        if bytes(data[pos + 46 : pos + 46 + n]) == b"xl/sharedStrings.xml":
+            data[pos + 24 : pos + 28] = lie
+        pos = bytes(data).find(b"PK\x01\x02", pos + 4)
+    return bytes(data)
+
+
 def forms_export(n_questions: int, n_students: int, question_chars: int) -> bytes:
     """A Google Forms CSV: Timestamp, Email Address, Name, then one long question header per question."""
     questions = [
@@ -848,6 +865,12 @@ CASES = [
         "t.xlsx",
         shared_strings_bomb,
         error=r"'t.xlsx' was not read: its cell text unpacks to 100 MB; the limit is 64 MB",
+    ),
+    Case(
+        "xlsx bomb whose zip headers lie about its size",
+        "t.xlsx",
+        lying_bomb,
+        error=r"^'t.xlsx' is an Excel workbook that could not be opened: it is damaged \(BadZipFile\) — open it",
     ),
     Case(
         "Google Forms 60 questions, 78 KB header",
