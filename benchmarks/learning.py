@@ -135,11 +135,15 @@ def _learner_for(
     return learner
 
 
-def run(name: str, df, emb, seeds, variants) -> None:
+def run(name: str, df, emb, seeds, variants, fixed: bool = False) -> None:
     size = SIZES[name]
     has_answer = df["answer"].notna().all()
     text_settings = list(product(CS, MIN_FITS, NOVELTIES))
     answer_settings = [(c, prior) for c in CS for prior in ANSWER_PRIORS]
+    if fixed:  # the shipped learner only (and without its novelty check): a dataset never used for tuning
+        d = MemoryLearner()
+        text_settings = [(d.C, d.min_fit, d.novelty), (d.C, d.min_fit, None)]
+        answer_settings = [(d.C, d.answer_prior)]
     # per[variant][method][k][question] -> list of metric dicts
     per: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     fit_times: list[float] = []
@@ -296,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="all", choices=["map", "beetle", "synthetic", "all"])
     ap.add_argument("--seeds", type=int, default=5, help="orderings per question")
     ap.add_argument("--variants", default="text,answer")
+    ap.add_argument(
+        "--fixed",
+        action="store_true",
+        help="only the shipped settings (no tuning grid): for datasets used as held-out checks",
+    )
     args = ap.parse_args(argv)
     loaders = {"map": load_map, "beetle": load_beetle, "synthetic": load_synthetic}
     for name in ["map", "beetle", "synthetic"] if args.dataset == "all" else [args.dataset]:
@@ -304,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n## {name}: skipped - dataset not found (see benchmarks/_datasets.py)")
             continue
         df, emb = with_embeddings(df, name)
-        run(name, df, emb, list(range(args.seeds)), args.variants.split(","))
+        run(name, df, emb, list(range(args.seeds)), args.variants.split(","), fixed=args.fixed)
         sys.stdout.flush()
     return 0
 
