@@ -396,26 +396,24 @@ def table(grid: pd.DataFrame, label: str, sheet: Sheet | None = None) -> Table:
     Raises:
         TicketFormatError: the grid has no cell with anything in it.
     """
-    grid = grid.fillna("")
-    filled = _filled(grid.to_numpy(dtype=object))
+    cells = grid.fillna("").to_numpy(dtype=object)  # one block of Python str: cheap to slice and scan
+    filled = _filled(cells)
     counts = filled.sum(axis=1)
     if not counts.any():
         raise TicketFormatError(f"{label} is empty — export the responses again and upload the new file.")
     last = len(counts) - 1 - int(np.argmax(counts[::-1] > 0))
-    first = _header_row(grid, filled, counts)
+    first = _header_row(cells, filled, counts)
     has_data = np.asarray(filled[first + 1 : last + 1].any(axis=0))
-    header_cells = [str(v).strip() for v in grid.iloc[first].tolist()]
-    spread = _fill_vertical_merges(grid, sheet, first, last) if sheet else 0
-    body = grid.iloc[first + 1 : last + 1].reset_index(drop=True)
+    header_cells = [str(v).strip() for v in cells[first].tolist()]
+    spread = _fill_vertical_merges(cells, sheet, first, last) if sheet else 0
+    body = cells[first + 1 : last + 1]
     merged = _merged_headers(sheet, first, header_cells) if sheet else {}
     drop = {j for span in merged.values() for j in span[1:]}
     keep = [j for j, h in enumerate(header_cells) if j not in drop and (h or j in merged or has_data[j])]
     names = _dedupe([header_cells[j] or f"Column {j + 1}" for j in keep])
-    frame = body.iloc[:, keep].copy()
-    frame.columns = names
-    frame = frame.astype(str)
+    frame = pd.DataFrame(body[:, keep], columns=names).astype(str)
     for j, span in merged.items():  # "Name" over first and last name: one column with the full name
-        parts = body.iloc[:, span].to_numpy(dtype=object)
+        parts = body[:, span]
         frame[names[keep.index(j)]] = [" ".join(p.strip() for p in row if p.strip()) for row in parts]
     notices = _notices(sheet, first, last, counts, keep, merged, spread)
     return Table(names=names, frame=frame, sheet=sheet.name if sheet else "", notices=notices)
@@ -428,7 +426,7 @@ def _filled(cells: np.ndarray) -> np.ndarray:
     return filled.reshape(cells.shape)
 
 
-def _header_row(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray) -> int:
+def _header_row(cells: np.ndarray, filled: np.ndarray, counts: np.ndarray) -> int:
     """The header row: the first non-empty row, unless a title block sits above the column names.
 
     A title block is a few rows above a row that names columns as forms do (Student, Name, Response,
@@ -438,35 +436,34 @@ def _header_row(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray) -> i
     """
     rows = np.flatnonzero(counts > 0)
     for k, j in enumerate(rows[:_TITLE_ROWS]):
-        cells = [str(v) for v in grid.iloc[j].tolist()]
-        if counts[j] >= 2 and any(is_column_name(c) for c in cells):
+        if counts[j] >= 2 and any(is_column_name(str(c)) for c in cells[j].tolist()):
             titles = rows[:k]
-            if all(_title_like(grid, filled, counts, i, counts[j]) for i in titles):
+            if all(_title_like(cells, filled, counts, i, counts[j]) for i in titles):
                 return int(j)
             break
     return int(rows[0])
 
 
-def _title_like(grid: pd.DataFrame, filled: np.ndarray, counts: np.ndarray, i: int, header_width: int) -> bool:
+def _title_like(cells: np.ndarray, filled: np.ndarray, counts: np.ndarray, i: int, header_width: int) -> bool:
     cols = np.flatnonzero(filled[i])
     from_a = len(cols) > 0 and int(cols[-1]) == len(cols) - 1
-    names = any(is_column_name(str(v)) for v in grid.iloc[i].tolist())
+    names = any(is_column_name(str(v)) for v in cells[i].tolist())
     return from_a and counts[i] <= 3 and counts[i] < header_width and (counts[i] == 1 or not names)
 
 
-def _fill_vertical_merges(grid: pd.DataFrame, sheet: Sheet, header: int, last: int) -> int:
+def _fill_vertical_merges(cells: np.ndarray, sheet: Sheet, header: int, last: int) -> int:
     """Give every cell of a merged block in one column below the header the value Excel shows across it (a
     "P1" merged down the period column for a whole class). Returns how many cells were filled."""
     filled = 0
     for r1, c1, r2, c2 in sheet.merged:
-        if c1 != c2 or r2 <= r1 or r1 <= header or c1 >= grid.shape[1] or r1 > last:
+        if c1 != c2 or r2 <= r1 or r1 <= header or c1 >= cells.shape[1] or r1 > last:
             continue
-        value = str(grid.iat[r1, c1])
+        value = str(cells[r1, c1])
         if not value.strip():
             continue
         for r in range(r1 + 1, min(r2, last) + 1):
-            if not str(grid.iat[r, c1]).strip():
-                grid.iat[r, c1] = value
+            if not str(cells[r, c1]).strip():
+                cells[r, c1] = value
                 filled += 1
     return filled
 
