@@ -1280,3 +1280,10 @@ def test_cli_bad_input_never_prints_student_values(tmp_path, cli_main, fake_embe
     line = _one_error_line(capsys)
     assert "the first row is not shown here because it does not look like column names" in line
     assert not any(v in line for v in ("235791", "Wesley", "Maria", "P1"))
+
+
+def test_cli_out_inside_a_file_exits_2(ticket, tmp_path, cli_main, fake_embedder, capsys):
+    assert _analyze(cli_main, fake_embedder, ticket, ticket / "results") == 2
+    line = _one_error_line(capsys)
+    assert f"cannot be made: '{ticket}' is a file, not a folder" in line, line
+    assert ticket.read_bytes() == table(WORDS).encode()
