@@ -1287,3 +1287,9 @@ def test_cli_out_inside_a_file_exits_2(ticket, tmp_path, cli_main, fake_embedder
     line = _one_error_line(capsys)
     assert f"cannot be made: '{ticket}' is a file, not a folder" in line, line
     assert ticket.read_bytes() == table(WORDS).encode()
+
+
+@pytest.mark.parametrize("target", ["", "   ", "out\x00put"], ids=["empty", "spaces", "NUL"])
+def test_cli_out_that_is_no_folder_name_exits_2(target, ticket, cli_main, fake_embedder, capsys):
+    assert _analyze(cli_main, fake_embedder, ticket, target) == 2
+    assert "--out is empty or not a usable folder name" in _one_error_line(capsys)

@@ -50,6 +50,8 @@ def check_target(target: str | Path, *, names: Iterable[str] = (), inputs: Itera
     Raises:
         OutputError: the target is a file, is not writable, or an output would replace an input.
     """
+    if not str(target).strip() or "\x00" in str(target):
+        raise OutputError("--out is empty or not a usable folder name — give the name of a folder for the results.")
     out = Path(target).expanduser()
     if out.exists() and not out.is_dir():
         raise OutputError(
