@@ -1293,3 +1293,30 @@ def test_cli_out_inside_a_file_exits_2(ticket, tmp_path, cli_main, fake_embedder
 def test_cli_out_that_is_no_folder_name_exits_2(target, ticket, cli_main, fake_embedder, capsys):
     assert _analyze(cli_main, fake_embedder, ticket, target) == 2
     assert "--out is empty or not a usable folder name" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_damaged_bytes_are_read_or_explained_never_a_crash(kind):
+    """Random byte flips in real-shaped files (fixed seed): each ends in a read or a TicketFormatError."""
+    import random
+
+    rng = random.Random(11)
+    if kind == "csv":
+        bases = [
+            table(WORDS).encode(),
+            cjk_csv("shift_jis", "ja"),
+            cjk_csv("euc_kr", "ko"),
+            table(WORDS).encode("utf-16"),
+        ]
+    else:
+        bases = [periods_workbook(), titled_workbook(), hidden_rows_workbook()]
+    for _ in range(120 if kind == "csv" else 100):
+        data = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            t = read_tickets(bytes(data), filename=f"t.{kind}")
+        except TicketFormatError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert len(t.responses()) == len(t.frame)

@@ -574,3 +574,14 @@ def test_tabs_whose_headers_differ_only_in_spelling_share_columns():
     assert list(t.frame.columns) == ["Student", "Response", "Sheet", "source_row"]
     assert t.frame["Student"].tolist() == ["Ana", "Ben"]
     assert t.frame["Response"].tolist() == ["the pieces get smaller", "you add the tops"]
+
+
+def test_a_zip_this_python_cannot_open_is_a_clear_error():
+    """A workbook whose zip asks for an unsupported version (zipfile raises NotImplementedError)."""
+    import struct
+
+    data = bytearray(to_xlsx_bytes(pd.DataFrame({"Student": ["Ana"], "Response": ["half"]})))
+    pos = bytes(data).find(b"PK\x01\x02")
+    data[pos + 6 : pos + 8] = struct.pack("<H", 204)  # "version needed to extract": 20.4
+    with pytest.raises(TicketFormatError, match=r"^'x.xlsx' is (a zip archive|an Excel workbook that could not be)"):
+        read_tickets(bytes(data), filename="x.xlsx")

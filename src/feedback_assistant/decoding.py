@@ -240,8 +240,8 @@ def _clear_winner(readings: dict[str, tuple[str, float]]) -> str | None:
     turns running text into capitals: "ОНКНБХМЮ"); for Chinese, Japanese or Korean the one that reads clearly
     more as a language (charset-normalizer's coherence).
     """
-    if len(readings) == 1:
-        return next(iter(readings))
+    if len(readings) <= 1:
+        return next(iter(readings), None)
     lower = sorted(((_lowercase_share(t), t) for t in readings), reverse=True)
     if lower[0][0] >= 0.6 and lower[0][0] - lower[1][0] >= 0.3:
         return lower[0][1]

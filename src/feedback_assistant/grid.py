@@ -195,8 +195,8 @@ def check_unpacked_size(data: bytes, label: str) -> None:
     """
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except zipfile.BadZipFile:
-        return  # not a zip after all: the workbook reader says what it is
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError):
+        return  # not a zip this module can open: the workbook reader then says what it is
     total = sum(i.file_size for i in infos)
     strings = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
     blown = [i for i in infos if i.file_size > 16 * 2**20 and i.file_size > MAX_EXPANSION * max(i.compress_size, 1)]
@@ -360,7 +360,7 @@ def _parser_class():
 def _zip_has(data: bytes, prefix: str) -> bool:
     try:
         return any(n.startswith(prefix) for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError):
         return False
 
 
