@@ -92,7 +92,6 @@ def compare_command(args) -> int:
     if len(result.sections) > 1:
         print(printable("Shared by every section: " + ("; ".join(shared) if shared else "none")))
     if args.out:
-        from .charts import heatmap_html
         from .outfolder import output_folder
         from .spreadsheet import write_csv
 
@@ -101,6 +100,8 @@ def compare_command(args) -> int:
             write_csv(result.prevalence.reset_index(), folder / "prevalence.csv")
             write_csv(result.trend, folder / "trend.csv")
             write_csv(_examples_frame(result), folder / "examples.csv")
+            from .charts import heatmap_html
+
             (folder / "heatmap.html").write_text(heatmap_html(result), encoding="utf-8")  # static: no script, no CDN
         print(f"Wrote prevalence.csv, trend.csv, examples.csv and heatmap.html to {out}.")
     return EXIT_OK
