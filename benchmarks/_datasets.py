@@ -34,14 +34,16 @@ def load_map(path: Path | None = None) -> pd.DataFrame | None:
     raw = pd.read_csv(path, keep_default_na=False, dtype=str)
     cat = raw["Category"].astype(str)
     gold = np.where(cat.str.endswith("_Correct"), "Correct", raw["Misconception"].astype(str))
-    return pd.DataFrame({
-        "question": raw["QuestionId"].astype(str),
-        "text": raw["StudentExplanation"].astype(str),
-        "answer": raw["MC_Answer"].astype(str),
-        "gold": gold,
-        "scored": ~cat.str.endswith("_Neither").to_numpy(),
-        "category": cat,
-    })
+    return pd.DataFrame(
+        {
+            "question": raw["QuestionId"].astype(str),
+            "text": raw["StudentExplanation"].astype(str),
+            "answer": raw["MC_Answer"].astype(str),
+            "gold": gold,
+            "scored": ~cat.str.endswith("_Neither").to_numpy(),
+            "category": cat,
+        }
+    )
 
 
 def load_beetle(path: Path | None = None) -> pd.DataFrame | None:
@@ -50,14 +52,16 @@ def load_beetle(path: Path | None = None) -> pd.DataFrame | None:
     if not path.exists():
         return None
     raw = pd.read_csv(path, keep_default_na=False, dtype=str)
-    return pd.DataFrame({
-        "question": raw["question"].astype(str),
-        "text": raw["student_answer"].astype(str),
-        "answer": [None] * len(raw),
-        "gold": raw["label_5way"].astype(str),
-        "scored": np.ones(len(raw), dtype=bool),
-        "category": raw["label_5way"].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "question": raw["question"].astype(str),
+            "text": raw["student_answer"].astype(str),
+            "answer": [None] * len(raw),
+            "gold": raw["label_5way"].astype(str),
+            "scored": np.ones(len(raw), dtype=bool),
+            "category": raw["label_5way"].astype(str),
+        }
+    )
 
 
 def load_synthetic(folder: Path | None = None) -> pd.DataFrame | None:
@@ -68,14 +72,16 @@ def load_synthetic(folder: Path | None = None) -> pd.DataFrame | None:
     if not paths:
         return None
     raw = pd.concat([pd.read_csv(p, keep_default_na=False, dtype=str) for p in paths], ignore_index=True)
-    return pd.DataFrame({
-        "question": raw["question_id"].astype(str),
-        "text": raw["explanation"].astype(str),
-        "answer": raw["answer"].astype(str),
-        "gold": raw["group"].astype(str),
-        "scored": np.ones(len(raw), dtype=bool),
-        "category": raw["group"].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "question": raw["question_id"].astype(str),
+            "text": raw["explanation"].astype(str),
+            "answer": raw["answer"].astype(str),
+            "gold": raw["group"].astype(str),
+            "scored": np.ones(len(raw), dtype=bool),
+            "category": raw["group"].astype(str),
+        }
+    )
 
 
 def class_samples(df: pd.DataFrame, size: int | None, seeds: list[int] | tuple[int, ...]):

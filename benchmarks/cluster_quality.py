@@ -65,16 +65,20 @@ def _with_answer_block(emb: np.ndarray, answers: list[str] | None) -> np.ndarray
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def run_method(method: str, texts: list[str], emb: np.ndarray, answers: list[str] | None,
-               gold: np.ndarray) -> np.ndarray:
+def run_method(
+    method: str, texts: list[str], emb: np.ndarray, answers: list[str] | None, gold: np.ndarray
+) -> np.ndarray:
     n = len(texts)
     if method == "pipeline":
         return MisconceptionClusterer().cluster(texts, emb, answers=answers).labels
     if method == "oracle":
         return _group_by(list(gold))
     if method == "by-answer":
-        keys = [normalise_answer(a) for a in answers] if answers is not None else \
-            [extract_final_answer(t) or "" for t in texts]
+        keys = (
+            [normalise_answer(a) for a in answers]
+            if answers is not None
+            else [extract_final_answer(t) or "" for t in texts]
+        )
         return _group_by(keys)
     x = _with_answer_block(emb, answers)
     if n < 3:
@@ -90,11 +94,18 @@ def run_method(method: str, texts: list[str], emb: np.ndarray, answers: list[str
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             k = min(15, n - 1)
-            red = umap.UMAP(n_neighbors=k, n_components=min(5, n - 2), min_dist=0.0, metric="cosine",
-                            n_epochs=200, random_state=42,
-                            init="random" if n < 50 else "spectral").fit_transform(x)
-            return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean",
-                                   cluster_selection_method="eom").fit_predict(red)
+            red = umap.UMAP(
+                n_neighbors=k,
+                n_components=min(5, n - 2),
+                min_dist=0.0,
+                metric="cosine",
+                n_epochs=200,
+                random_state=42,
+                init="random" if n < 50 else "spectral",
+            ).fit_transform(x)
+            return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean", cluster_selection_method="eom").fit_predict(
+                red
+            )
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -106,9 +117,11 @@ def score(labels: np.ndarray, gold: np.ndarray, scored: np.ndarray) -> dict[str,
     lab = labels.copy()
     lab[ung] = labels.max(initial=0) + 1 + np.arange(ung.sum())
     g, p = gold[scored], lab[scored]
-    out = {"ari": adjusted_rand_score(g, p) if len(g) > 1 else 1.0,
-           "nmi": normalized_mutual_info_score(g, p) if len(g) > 1 else 1.0,
-           "ungrouped": ung.mean()}
+    out = {
+        "ari": adjusted_rand_score(g, p) if len(g) > 1 else 1.0,
+        "nmi": normalized_mutual_info_score(g, p) if len(g) > 1 else 1.0,
+        "ungrouped": ung.mean(),
+    }
     # best-match F1 per gold group, weighted by the group's size
     f1s, weights = [], []
     pred_sizes = Counter(labels[scored & ~ung].tolist())
@@ -164,20 +177,25 @@ def evaluate(name: str, df, emb, sizes, seeds, methods, variants) -> None:
                     rows[(variant, m)].append(score(np.asarray(labels), gold, scored))
         label = "whole question" if size is None else f"class of {size}"
         print(f"\n## {name}: {label} ({nsamples} samples; oracle saving {np.mean(oracle):.2f}x)")
-        print(f"{'variant':8} {'method':13} {'ARI':>6} {'NMI':>6} {'F1':>6} {'ungr%':>6} {'groups':>7} "
-              f"{'saving':>7} {'min ARI':>8} {'all-ungr':>8} {'sec':>7}")
+        print(
+            f"{'variant':8} {'method':13} {'ARI':>6} {'NMI':>6} {'F1':>6} {'ungr%':>6} {'groups':>7} "
+            f"{'saving':>7} {'min ARI':>8} {'all-ungr':>8} {'sec':>7}"
+        )
         for (variant, m), rs in rows.items():
             a = {k: np.mean([r[k] for r in rs]) for k in rs[0]}
             all_ung = sum(r["ungrouped"] == 1.0 for r in rs)
-            print(f"{variant:8} {m:13} {a['ari']:6.3f} {a['nmi']:6.3f} {a['f1']:6.3f} "
-                  f"{100 * a['ungrouped']:6.1f} "
-                  f"{a['groups']:7.1f} {a['saving']:6.2f}x {min(r['ari'] for r in rs):8.3f} {all_ung:8d} "
-                  f"{times[(variant, m)]:7.1f}")
+            print(
+                f"{variant:8} {m:13} {a['ari']:6.3f} {a['nmi']:6.3f} {a['f1']:6.3f} "
+                f"{100 * a['ungrouped']:6.1f} "
+                f"{a['groups']:7.1f} {a['saving']:6.2f}x {min(r['ari'] for r in rs):8.3f} {all_ung:8d} "
+                f"{times[(variant, m)]:7.1f}"
+            )
         sys.stdout.flush()
 
 
-def loqo(name: str, df, emb, seeds, size: int = 30,
-         thresholds: tuple[float, ...] = (0.6, 0.65, 0.7, 0.75, 0.8)) -> None:
+def loqo(
+    name: str, df, emb, seeds, size: int = 30, thresholds: tuple[float, ...] = (0.6, 0.65, 0.7, 0.75, 0.8)
+) -> None:
     """Leave-one-question-out check of the pipeline's text-only distance threshold.
 
     For each question, the threshold is chosen on the other questions (mean ARI) and scored on the held-out
@@ -200,11 +218,15 @@ def loqo(name: str, df, emb, seeds, size: int = 30,
         others = [o for o in questions if o != q]
         chosen = max(thresholds, key=lambda t: (np.mean([mean[t][o] for o in others]), -abs(t - default)))
         held.append(mean[chosen][q])
-        print(f"{q[:20]:20} {chosen:7.2f} {mean[chosen][q]:13.3f} {mean.get(default, mean[chosen])[q]:12.3f} "
-              f"{max(mean[t][q] for t in thresholds):9.3f}")
+        print(
+            f"{q[:20]:20} {chosen:7.2f} {mean[chosen][q]:13.3f} {mean.get(default, mean[chosen])[q]:12.3f} "
+            f"{max(mean[t][q] for t in thresholds):9.3f}"
+        )
     in_sample = max(np.mean(list(mean[t].values())) for t in thresholds)
-    print(f"mean held-out ARI {np.mean(held):.3f}; in-sample best {in_sample:.3f}; "
-          f"default ({default}) {np.mean(list(mean.get(default, mean[thresholds[0]]).values())):.3f}")
+    print(
+        f"mean held-out ARI {np.mean(held):.3f}; in-sample best {in_sample:.3f}; "
+        f"default ({default}) {np.mean(list(mean.get(default, mean[thresholds[0]]).values())):.3f}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- hdbscan jobs
@@ -247,8 +269,9 @@ def _hdbscan_groups(texts: list[str], emb: np.ndarray, dims: int, min_share: flo
 
     x, inv = _reduced_features(texts, emb, dims)
     mcs = max(5, int(round(min_share * len(texts))))
-    lab = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=min(min_samples, len(x) - 1),
-                          core_dist_n_jobs=1).fit_predict(x)
+    lab = hdbscan.HDBSCAN(
+        min_cluster_size=mcs, min_samples=min(min_samples, len(x) - 1), core_dist_n_jobs=1
+    ).fit_predict(x)
     groups = sorted(set(lab.tolist()) - {-1})
     if not groups:
         return np.zeros(len(texts), dtype=int)
@@ -300,8 +323,10 @@ def hdbscan_plc(name: str, df, emb, sizes=(500, None), seeds=(0, 1)) -> None:
         p_ari = np.mean([np.mean([r["ari"] for r in pipe[q]]) for q in questions])
         p_sav = np.mean([np.mean([r["saving"] for r in pipe[q]]) for q in questions])
         label = "whole question" if size is None else f"{size} responses"
-        print(f"\n## {name}: hdbscan job A - grouping at PLC scale ({label}, text only, {len(settings)} settings "
-              f"of dims x min-cluster share x min_samples tuned leave-one-question-out)")
+        print(
+            f"\n## {name}: hdbscan job A - grouping at PLC scale ({label}, text only, {len(settings)} settings "
+            f"of dims x min-cluster share x min_samples tuned leave-one-question-out)"
+        )
         print(f"{'method':26} {'ARI':>6} {'saving':>7} {'sec':>7}")
         print(f"{'pipeline (today)':26} {p_ari:6.3f} {p_sav:6.2f}x {t_pipe:7.1f}")
         print(f"{'svd+hdbscan in-sample best':26} {in_sample:6.3f} {'':>7} {t_hdb / len(settings):7.1f}")
@@ -362,8 +387,9 @@ def hdbscan_glosh(name: str, df, emb, sizes=(30, 150), seeds=(0, 1, 2, 3, 4), va
                 for m in GLOSH_MIN_SAMPLES:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        h = hdbscan.HDBSCAN(min_cluster_size=max(3, m), min_samples=min(m, len(x) - 1),
-                                            core_dist_n_jobs=1).fit(x)
+                        h = hdbscan.HDBSCAN(
+                            min_cluster_size=max(3, m), min_samples=min(m, len(x) - 1), core_dist_n_jobs=1
+                        ).fit(x)
                     risk = np.nan_to_num(h.outlier_scores_, nan=0.0)[inv]
                     glosh[m][q].append(_ranking_scores(flag, risk))
             questions = sorted(fit)
@@ -374,8 +400,10 @@ def hdbscan_glosh(name: str, df, emb, sizes=(30, 150), seeds=(0, 1, 2, 3, 4), va
             f_ap = np.mean([np.nanmean([r[0] for r in fit[q]]) for q in questions])
             f_p = np.mean([np.nanmean([r[1] for r in fit[q]]) for q in questions])
             prior = np.mean([np.mean(base[q]) for q in questions])
-            print(f"\n## {name}: hdbscan job B - which responses to read first (class of {size}, {variant}; "
-                  f"{100 * prior:.1f}% need the teacher to act)")
+            print(
+                f"\n## {name}: hdbscan job B - which responses to read first (class of {size}, {variant}; "
+                f"{100 * prior:.1f}% need the teacher to act)"
+            )
             print(f"{'ranking':30} {'avg prec':>9} {'prec@20%':>9}")
             print(f"{'low Fit (today)':30} {f_ap:9.3f} {f_p:9.3f}")
             print(f"{'GLOSH in-sample best':30} {in_ap:9.3f}")
@@ -386,20 +414,30 @@ def hdbscan_glosh(name: str, df, emb, sizes=(30, 150), seeds=(0, 1, 2, 3, 4), va
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, class size 30 only, no whole questions")
-    ap.add_argument("--dataset", default="all", choices=["map", "beetle", "synthetic", "all"],
-                    help="synthetic: the project's own made-up explanations (research/training_data/), a check on data "
-                         "that was never used for tuning")
+    ap.add_argument(
+        "--dataset",
+        default="all",
+        choices=["map", "beetle", "synthetic", "all"],
+        help="synthetic: the project's own made-up explanations (research/training_data/), a check on data "
+        "that was never used for tuning",
+    )
     ap.add_argument("--sizes", default="30,150,all", help="comma list of class sizes; 'all' = whole question")
     ap.add_argument("--seeds", type=int, default=5, help="samples per question and size")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--variants", default="text,answer")
     ap.add_argument("--loqo", action="store_true", help="also run the leave-one-question-out threshold check")
-    ap.add_argument("--hdbscan", action="store_true",
-                    help="run only the two hdbscan jobs (PLC-scale grouping, GLOSH 'read these first'), each "
-                         "tuned leave-one-question-out, beside today's path")
-    ap.add_argument("--check-flag", action="store_true",
-                    help="run only the 'check these' flag table (issue 12): precision, recall and share of a class "
-                         "flagged, leave-one-question-out, on map and synthetic (benchmarks/check_flag.py)")
+    ap.add_argument(
+        "--hdbscan",
+        action="store_true",
+        help="run only the two hdbscan jobs (PLC-scale grouping, GLOSH 'read these first'), each "
+        "tuned leave-one-question-out, beside today's path",
+    )
+    ap.add_argument(
+        "--check-flag",
+        action="store_true",
+        help="run only the 'check these' flag table (issue 12): precision, recall and share of a class "
+        "flagged, leave-one-question-out, on map and synthetic (benchmarks/check_flag.py)",
+    )
     args = ap.parse_args(argv)
     if args.check_flag:  # the check flag's own benchmark (thresholds tuned leave-question-out)
         import check_flag
@@ -412,15 +450,17 @@ def main(argv: list[str] | None = None) -> int:
     methods = args.methods.split(",")
     variants = args.variants.split(",")
     loaders = {"map": load_map, "beetle": load_beetle, "synthetic": load_synthetic}
-    for name in (["map", "beetle", "synthetic"] if args.dataset == "all" else [args.dataset]):
+    for name in ["map", "beetle", "synthetic"] if args.dataset == "all" else [args.dataset]:
         df = loaders[name]()
         if df is None:
             print(f"\n## {name}: skipped - dataset not found (see benchmarks/_datasets.py for where it is read)")
             continue
         t0 = time.perf_counter()
         df, emb = with_embeddings(df, name)
-        print(f"\n# {name}: {len(df)} rows, {df['question'].nunique()} questions "
-              f"(embeddings ready in {time.perf_counter() - t0:.1f}s)")
+        print(
+            f"\n# {name}: {len(df)} rows, {df['question'].nunique()} questions "
+            f"(embeddings ready in {time.perf_counter() - t0:.1f}s)"
+        )
         if args.hdbscan:
             hdbscan_glosh(name, df, emb)
             hdbscan_plc(name, df, emb)

@@ -101,8 +101,13 @@ def run_child(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(wall, proc.returncode, usage.ru_maxrss / 1024, out.read().decode(errors="replace"),
-                   err.read().decode(errors="replace"))
+        return Run(
+            wall,
+            proc.returncode,
+            usage.ru_maxrss / 1024,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 def child_cmd(mode: str, **kwargs) -> list[str]:
@@ -143,8 +148,13 @@ def _child_warm(class_file: str, repeat: int, home: str) -> dict:
         times.append(t)
         all_stages.append(st)
     stages = {k: statistics.median(s[k] for s in all_stages) for k in all_stages[0]}
-    return {"median": statistics.median(times), "min": min(times), "max": max(times), "stages": stages,
-            "responses": len(read_tickets(class_file).frame)}
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "stages": stages,
+        "responses": len(read_tickets(class_file).frame),
+    }
 
 
 def _child_pipeline(csv: str, out: str, labels_path: str, columns: dict[str, str]) -> dict:
@@ -174,8 +184,7 @@ def _child_pipeline(csv: str, out: str, labels_path: str, columns: dict[str, str
         for r, lab in zip(result.responses, result.labels, strict=True):
             labels[r.row] = lab
     np.save(labels_path, labels)
-    return {"stages": stages, "groups": sum(len(r.groups) for r in analysis.results),
-            "responses": len(analysis.frame)}
+    return {"stages": stages, "groups": sum(len(r.groups) for r in analysis.results), "responses": len(analysis.frame)}
 
 
 def _child_bertopic(csv: str, labels_path: str) -> dict:
@@ -265,10 +274,19 @@ class Table:
     def __init__(self):
         self.rows: list[tuple[str, str, str, str, str, str]] = []
 
-    def add(self, case: str, wall: float | None, rss: float | None, target: str = "", ok: bool | None = None,
-            note: str = ""):
-        self.rows.append((case, "-" if wall is None else f"{wall:.2f}", "-" if rss is None else f"{rss:.0f}",
-                          target, "" if ok is None else ("yes" if ok else "NO"), note))
+    def add(
+        self, case: str, wall: float | None, rss: float | None, target: str = "", ok: bool | None = None, note: str = ""
+    ):
+        self.rows.append(
+            (
+                case,
+                "-" if wall is None else f"{wall:.2f}",
+                "-" if rss is None else f"{rss:.0f}",
+                target,
+                "" if ok is None else ("yes" if ok else "NO"),
+                note,
+            )
+        )
         c, w, r, t, o, n = self.rows[-1]
         print(f"  .. {c}: {w} s, {r} MB {n}", file=sys.stderr, flush=True)
 
@@ -287,34 +305,56 @@ def _rss_ok(run: Run) -> bool:
 
 
 def bench_startup(table: Table, tmp: Path) -> None:
-    for label, args in (("feedback-assistant --help", ["--help"]),
-                        ("missing-file error", ["analyze", str(tmp / "no-such-file.csv"), "--out",
-                                                str(tmp / "o"), "--no-save"])):
+    for label, args in (
+        ("feedback-assistant --help", ["--help"]),
+        ("missing-file error", ["analyze", str(tmp / "no-such-file.csv"), "--out", str(tmp / "o"), "--no-save"]),
+    ):
         runs = [run_child([str(CLI), *args]) for _ in range(3)]
         wall = statistics.median(r.wall for r in runs)
         rc = runs[0].rc
-        table.add(label, wall, max(r.rss_mb for r in runs), f"< {TARGET_HELP_S:g} s",
-                  wall < TARGET_HELP_S, f"median of 3, exit {rc}")
+        table.add(
+            label,
+            wall,
+            max(r.rss_mb for r in runs),
+            f"< {TARGET_HELP_S:g} s",
+            wall < TARGET_HELP_S,
+            f"median of 3, exit {rc}",
+        )
 
 
 def bench_class(table: Table, tmp: Path, files: list[Path], repeat: int) -> None:
     for f in files:
-        run = run_child(child_cmd("warm", class_file=str(f), repeat=repeat, home=str(tmp / f"warm-{f.stem}")),
-                        env={"FEEDBACK_ASSISTANT_HOME": str(tmp / f"warm-{f.stem}")})
+        run = run_child(
+            child_cmd("warm", class_file=str(f), repeat=repeat, home=str(tmp / f"warm-{f.stem}")),
+            env={"FEEDBACK_ASSISTANT_HOME": str(tmp / f"warm-{f.stem}")},
+        )
         rep = run.json()
         st = ", ".join(f"{k} {v:.2f}" for k, v in rep["stages"].items())
-        table.add(f"warm class: {f.name} ({rep['responses']} resp.)", rep["median"], run.rss_mb,
-                  f"< {TARGET_WARM_S:g} s", rep["median"] < TARGET_WARM_S and _rss_ok(run),
-                  f"in-process, model loaded, new cache; median of {repeat} (min {rep['min']:.2f}); {st}")
+        table.add(
+            f"warm class: {f.name} ({rep['responses']} resp.)",
+            rep["median"],
+            run.rss_mb,
+            f"< {TARGET_WARM_S:g} s",
+            rep["median"] < TARGET_WARM_S and _rss_ok(run),
+            f"in-process, model loaded, new cache; median of {repeat} (min {rep['min']:.2f}); {st}",
+        )
     f = files[0]
     home = tmp / f"cold-{f.stem}"
     for label in ("empty cache", "warm cache"):
-        run = run_child([str(CLI), "analyze", str(f), "--out", str(home / "out"), "--no-save"],
-                        env={"FEEDBACK_ASSISTANT_HOME": str(home)})
+        run = run_child(
+            [str(CLI), "analyze", str(f), "--out", str(home / "out"), "--no-save"],
+            env={"FEEDBACK_ASSISTANT_HOME": str(home)},
+        )
         if run.rc != 0:
             raise RuntimeError(f"CLI failed (exit {run.rc}):\n{run.err[-3000:]}")
-        table.add(f"cold CLI: {f.name}, {label}", run.wall, run.rss_mb, f"< {TARGET_COLD_CLI_S:g} s",
-                  run.wall < TARGET_COLD_CLI_S and _rss_ok(run), "new process: start to files written")
+        table.add(
+            f"cold CLI: {f.name}, {label}",
+            run.wall,
+            run.rss_mb,
+            f"< {TARGET_COLD_CLI_S:g} s",
+            run.wall < TARGET_COLD_CLI_S and _rss_ok(run),
+            "new process: start to files written",
+        )
 
 
 def bench_big(table: Table, tmp: Path, rows: int | None, bertopic: bool, text_only: bool) -> None:
@@ -343,23 +383,34 @@ def bench_big(table: Table, tmp: Path, rows: int | None, bertopic: bool, text_on
     for label, path, columns, target in (
         ("first run (empty cache)", csv, MAP_COLUMNS, TARGET_BIG_FIRST_S),
         ("re-run (embedding cache)", csv, MAP_COLUMNS, TARGET_BIG_RERUN_S),
-        ("re-run, text only (no answer column)", text_csv,
-         {k: v for k, v in MAP_COLUMNS.items() if k != "answer_col"}, None),
+        (
+            "re-run, text only (no answer column)",
+            text_csv,
+            {k: v for k, v in MAP_COLUMNS.items() if k != "answer_col"},
+            None,
+        ),
     ):
         if target is None and not text_only:
             continue
         lab_path = tmp / f"labels-{len(ours)}.npy"
-        run = run_child(child_cmd("pipeline", csv=str(path), out=str(home / f"out{len(ours)}"),
-                                  labels_path=str(lab_path), columns=columns),
-                        env={"FEEDBACK_ASSISTANT_HOME": str(home)})
+        run = run_child(
+            child_cmd(
+                "pipeline", csv=str(path), out=str(home / f"out{len(ours)}"), labels_path=str(lab_path), columns=columns
+            ),
+            env={"FEEDBACK_ASSISTANT_HOME": str(home)},
+        )
         rep = run.json()
         ari = mean_ari(np.load(lab_path), gold, scored, questions)
         ours[label] = (run, ari)
         st = ", ".join(f"{k} {v:.1f}" for k, v in rep["stages"].items())
-        table.add(f"map_dev {n} rows: ours, {label}", run.wall, run.rss_mb,
-                  f"< {target:g} s" if target else "",
-                  (run.wall < target and _rss_ok(run)) if target else None,
-                  f"ARI {ari:.3f}; {rep['groups']} groups; {st}")
+        table.add(
+            f"map_dev {n} rows: ours, {label}",
+            run.wall,
+            run.rss_mb,
+            f"< {target:g} s" if target else "",
+            (run.wall < target and _rss_ok(run)) if target else None,
+            f"ARI {ari:.3f}; {rep['groups']} groups; {st}",
+        )
     if not bertopic:
         return
     try:
@@ -369,21 +420,35 @@ def bench_big(table: Table, tmp: Path, rows: int | None, bertopic: bool, text_on
         return
     lab_path = tmp / "labels-bertopic.npy"
     # Same OpenMP setting as this tool's embedder sets for itself (neutral when idle; fair under load).
-    run = run_child(child_cmd("bertopic", csv=str(csv), labels_path=str(lab_path)),
-                    env={"FEEDBACK_ASSISTANT_HOME": str(tmp / "bertopic-home"), "OMP_WAIT_POLICY": "PASSIVE"})
+    run = run_child(
+        child_cmd("bertopic", csv=str(csv), labels_path=str(lab_path)),
+        env={"FEEDBACK_ASSISTANT_HOME": str(tmp / "bertopic-home"), "OMP_WAIT_POLICY": "PASSIVE"},
+    )
     rep = run.json()
     ari = mean_ari(np.load(lab_path), gold, scored, questions)
     st = ", ".join(f"{k} {v:.1f}" for k, v in rep["stages"].items())
     failed = f"; FAILED on {len(rep['failed'])} questions" if rep["failed"] else ""
-    table.add(f"map_dev {n} rows: BERTopic defaults", run.wall, run.rss_mb, "", None,
-              f"ARI {ari:.3f}; {rep['topics']} topics (incl. -1) over all questions; {st}{failed}")
+    table.add(
+        f"map_dev {n} rows: BERTopic defaults",
+        run.wall,
+        run.rss_mb,
+        "",
+        None,
+        f"ARI {ari:.3f}; {rep['topics']} topics (incl. -1) over all questions; {st}{failed}",
+    )
     first, our_ari = ours["first run (empty cache)"]
     ratio = run.wall / first.wall
     ok = ratio >= TARGET_BERTOPIC_RATIO and our_ari > ari
-    table.add("  BERTopic time / ours (first run)", ratio, None,
-              f">= {TARGET_BERTOPIC_RATIO:g}x, higher ARI", ok,
-              f"ARI ours {our_ari:.3f} vs BERTopic {ari:.3f} (ours / BERTopic = {our_ari / ari:.2f}x)"
-              if ari > 0 else f"ARI ours {our_ari:.3f} vs BERTopic {ari:.3f}")
+    table.add(
+        "  BERTopic time / ours (first run)",
+        ratio,
+        None,
+        f">= {TARGET_BERTOPIC_RATIO:g}x, higher ARI",
+        ok,
+        f"ARI ours {our_ari:.3f} vs BERTopic {ari:.3f} (ours / BERTopic = {our_ari / ari:.2f}x)"
+        if ari > 0
+        else f"ARI ours {our_ari:.3f} vs BERTopic {ari:.3f}",
+    )
     if rep["failed"]:
         print("BERTopic failures:", *rep["failed"], sep="\n  ")
 
@@ -407,8 +472,11 @@ def main(argv: list[str] | None = None) -> int:
     if not CLI.exists():
         print(f"{CLI} not found: run this with the project's venv python (.venv/bin/python).")
         return 1
-    files = [Path(f) for f in args.class_files.split(",")] if args.class_files else \
-        [SAMPLES / f for f in DEFAULT_CLASS_FILES]
+    files = (
+        [Path(f) for f in args.class_files.split(",")]
+        if args.class_files
+        else [SAMPLES / f for f in DEFAULT_CLASS_FILES]
+    )
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     load = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="fa-speed-"))
@@ -421,10 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     end = os.getloadavg()
-    print(f"\nfeedback-assistant speed, {started}, {os.cpu_count()} CPUs; load average (1/5/15 min) at start "
-          f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, at end {end[0]:.2f} / {end[1]:.2f} / {end[2]:.2f}")
-    print("peak RSS = each child process's own ru_maxrss; wall = process start to files written, "
-          "unless noted\n")
+    print(
+        f"\nfeedback-assistant speed, {started}, {os.cpu_count()} CPUs; load average (1/5/15 min) at start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, at end {end[0]:.2f} / {end[1]:.2f} / {end[2]:.2f}"
+    )
+    print("peak RSS = each child process's own ru_maxrss; wall = process start to files written, unless noted\n")
     table.print()
     return 0
 

@@ -54,11 +54,15 @@ def supervised_ceiling(df, emb, class_labelled: int = 22, draws: int = 50) -> di
     out = {}
     for q, sub in df[df["scored"]].groupby("question"):
         texts, gold = sub["text"].tolist(), sub["gold"].to_numpy()
-        x = sp.hstack([
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(texts),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3).fit_transform(texts),
-            sp.csr_matrix(emb[sub.index.to_numpy()]),
-        ]).tocsr()
+        x = sp.hstack(
+            [
+                TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(texts),
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3).fit_transform(
+                    texts
+                ),
+                sp.csr_matrix(emb[sub.index.to_numpy()]),
+            ]
+        ).tocsr()
         pred = cross_val_predict(LogisticRegression(C=5, max_iter=2000), x, gold, cv=5)
         rng = np.random.RandomState(0)
         aris = []

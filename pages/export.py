@@ -11,8 +11,16 @@ from feedback_assistant_app import downloads, state
 
 def _csv_button(where, ws, label: str, data: bytes, stem: str, **kwargs) -> None:
     """A CSV download button named after the ticket (``<ticket>-<stem>.csv``); the page does not re-run."""
-    where.download_button(label, data, file_name=downloads.file_name(ws, stem, "csv"), mime=downloads.CSV,
-                          key=f"ex_{stem}", on_click="ignore", **kwargs)
+    where.download_button(
+        label,
+        data,
+        file_name=downloads.file_name(ws, stem, "csv"),
+        mime=downloads.CSV,
+        key=f"ex_{stem}",
+        on_click="ignore",
+        **kwargs,
+    )
+
 
 ws = state.require_analysis()
 st.title("Download")
@@ -47,8 +55,15 @@ else:
 with st.container(border=True):
     st.markdown("**For students**")
     st.caption("One row per student (and question): paste the feedback column into your gradebook or LMS.")
-    _csv_button(st, ws, "Download feedback for each student (CSV)", downloads.feedback_csv(ws), "feedback",
-                type="primary", icon=":material/download:")
+    _csv_button(
+        st,
+        ws,
+        "Download feedback for each student (CSV)",
+        downloads.feedback_csv(ws),
+        "feedback",
+        type="primary",
+        icon=":material/download:",
+    )
 
 with st.container(border=True):
     st.markdown("**For tomorrow**")

@@ -254,9 +254,8 @@ for fb in rendered:
     readers.setdefault(fb.group_id, []).append(fb)
 for g in result.groups:
     if g.group_id in stems:
-        title = (
-            f"**{md(g.label)}** · {g.size} student{'s' if g.size != 1 else ''} · "
-            + state.status_shown(g.status, g.status_confirmed)
+        title = f"**{md(g.label)}** · {g.size} student{'s' if g.size != 1 else ''} · " + state.status_shown(
+            g.status, g.status_confirmed
         )
         example = g.representatives[0] if g.representatives else None
         _stem_card(qi, g.group_id, title, example, stems[g.group_id], readers.get(g.group_id, []))

@@ -14,8 +14,14 @@ from feedback_assistant_app.state import wkey
 
 
 def _rename(qi: int, gid: int, key: str) -> None:
-    state.edit_text(qi, review.rename_group, gid, key, empty="A group needs a name; the old name was kept.",
-                    clean=lambda text: " ".join(text.split()))
+    state.edit_text(
+        qi,
+        review.rename_group,
+        gid,
+        key,
+        empty="A group needs a name; the old name was kept.",
+        clean=lambda text: " ".join(text.split()),
+    )
 
 
 def _status(qi: int, gid: int, key: str) -> None:
@@ -194,14 +200,19 @@ def _card(qi: int, result, g, total: int, names: dict[int, str], flags: dict[int
                 ":material/history: **Carried over — confirm.** The name, status and feedback come from a class "
                 "you corrected before; the students are matched by what they wrote (see Fit)."
             )
-            b2.button("Confirm", key=wkey(qi, "confirm", g.group_id), on_click=_confirm, args=(qi, g.group_id),
-                      type="primary", icon=":material/check:", width="stretch")
+            b2.button(
+                "Confirm",
+                key=wkey(qi, "confirm", g.group_id),
+                on_click=_confirm,
+                args=(qi, g.group_id),
+                type="primary",
+                icon=":material/check:",
+                width="stretch",
+            )
         share = g.size / total if total else 0.0
         note = "" if g.status_confirmed else f" · {state.status_shown(g.status, False)}"
         answer = f" · most answered **{md(g.answer)}**" if g.answer else ""
-        st.markdown(
-            f"**{g.size}** student{'s' if g.size != 1 else ''} · {share:.0%} of responses{answer}{note}"
-        )
+        st.markdown(f"**{g.size}** student{'s' if g.size != 1 else ''} · {share:.0%} of responses{answer}{note}")
         if g.representatives:
             st.markdown("\n".join(f"- “{md(state.short(t, 160))}”" for t in g.representatives))
         flagged = [r for r in g.rows if flags.get(r)]
@@ -283,9 +294,7 @@ for g in result.groups:
 with st.container(border=True):
     st.markdown(f"**{NOT_GROUPED} — {len(ungrouped)} response{'s' if len(ungrouped) != 1 else ''}**")
     if ungrouped:
-        st.caption(
-            "Blank responses, and responses unlike any group. Move one into a group if it belongs there."
-        )
+        st.caption("Blank responses, and responses unlike any group. Move one into a group if it belongs there.")
         _responses_table(result, ungrouped, flags)
         _move_controls(qi, result, ungrouped, UNGROUPED, names)
     else:

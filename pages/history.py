@@ -58,9 +58,7 @@ def _reopen(store) -> None:
     st.subheader("Reopen a past day")
     tickets = store.list_tickets()
     if not tickets:
-        st.info(
-            f"Nothing saved yet for {md(store.teacher)}. Every exit ticket you group is saved here automatically."
-        )
+        st.info(f"Nothing saved yet for {md(store.teacher)}. Every exit ticket you group is saved here automatically.")
         return
     table = pd.DataFrame(
         {
@@ -160,9 +158,7 @@ def _forget_class(store) -> None:
                 on_click=_forget,
                 args=(section,),
             )
-            b2.button(
-                "No, keep it", key="hi_forget_no", on_click=lambda: st.session_state.pop("hi_confirm", None)
-            )
+            b2.button("No, keep it", key="hi_forget_no", on_click=lambda: st.session_state.pop("hi_confirm", None))
 
 
 # --- page ---------------------------------------------------------------------------------------------------

@@ -55,9 +55,7 @@ def _use_sample(path: str) -> None:
     try:
         data = p.read_bytes()
     except OSError:
-        state.flash(
-            "error", f"The sample file '{md(path)}' was not found. Pick one of the samples below instead."
-        )
+        state.flash("error", f"The sample file '{md(path)}' was not found. Pick one of the samples below instead.")
         return
     _set_source(p.name, data, "sample")
     if p.name in [s.name for s in state.sample_files()]:
@@ -111,9 +109,7 @@ def _with_choices(source: dict, detected):
     chosen = {field: st.session_state.get(f"up:{field}") for field, *_ in roles}
     overrides = {kw: chosen[field] for field, kw, *_ in roles if chosen[field] not in (None, NONE)}
     tickets = _read(source, overrides) if overrides else detected
-    dropped = {
-        field: None for field, *_ in roles if chosen[field] == NONE and getattr(tickets.columns, field)
-    }
+    dropped = {field: None for field, *_ in roles if chosen[field] == NONE and getattr(tickets.columns, field)}
     if dropped:
         tickets = dataclasses.replace(tickets, columns=dataclasses.replace(tickets.columns, **dropped))
     return tickets
@@ -242,7 +238,11 @@ def _analyse(tickets, questions: list[str], keys: dict[str, str], details: dict,
         parts = resources.parts()  # the model loads here, once per server
         use_memory = st.session_state.get(MEMORY_TOGGLE, True)
         analysis = pipeline.analyze(
-            tickets, **parts, keys=keys or None, questions=questions, progress=progress,
+            tickets,
+            **parts,
+            keys=keys or None,
+            questions=questions,
+            progress=progress,
             memory=state.memory(details.get("teacher")) if use_memory else None,
         )
     except FeedbackAssistantError as exc:
@@ -284,8 +284,7 @@ with left:
         type=["csv", "xlsx"],
         key="fa_uploader",
         on_change=_on_upload,
-        help="One row per student (and per question, or one column per question); a header row names the "
-        "columns.",
+        help="One row per student (and per question, or one column per question); a header row names the columns.",
     )
 with right:
     samples = state.sample_files()
@@ -328,9 +327,7 @@ st.caption(
 )
 for note in detected.notices:  # sheets read or skipped, title rows, hidden rows, formulas without a saved value
     st.info(md(note), icon=":material/info:")
-st.dataframe(
-    tickets.frame.drop(columns=["source_row"], errors="ignore").head(8), hide_index=True, width="stretch"
-)
+st.dataframe(tickets.frame.drop(columns=["source_row"], errors="ignore").head(8), hide_index=True, width="stretch")
 
 chosen = questions
 if len(questions) > 1:

@@ -106,14 +106,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"step {step:4d}  loss {loss.item():.3f}  {time.perf_counter() - t0:6.0f}s", flush=True)
     model.eval()
 
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in encoder.state_dict().items()
-             if k.startswith(tuple(trained))}
+    state = {
+        k: v.detach().to(torch.float16).contiguous()
+        for k, v in encoder.state_dict().items()
+        if k.startswith(tuple(trained))
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out / "layers.safetensors"))
     digest = hashlib.sha256((args.out / "layers.safetensors").read_bytes()).hexdigest()[:12]
-    config = {"base_model": "all-MiniLM-L6-v2", "trained_layers": trained, "steps": args.steps,
-              "batch": args.batch, "lr": args.lr, "seed": args.seed, "questions": len(groups),
-              "explanations": n_texts, "excluded_prefixes": args.exclude_prefix, "weights_sha256": digest}
+    config = {
+        "base_model": "all-MiniLM-L6-v2",
+        "trained_layers": trained,
+        "steps": args.steps,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "questions": len(groups),
+        "explanations": n_texts,
+        "excluded_prefixes": args.exclude_prefix,
+        "weights_sha256": digest,
+    }
     (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     print(f"saved {args.out} ({digest}) in {time.perf_counter() - t0:.0f}s")
     return 0

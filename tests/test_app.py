@@ -87,9 +87,7 @@ def test_an_excel_file_is_read_like_a_csv():
     data = io.BytesIO()
     book.save(data)
     at = open_app()
-    at.file_uploader(key="fa_uploader").set_value(
-        ("ticket.xlsx", data.getvalue(), "application/octet-stream")
-    )
+    at.file_uploader(key="fa_uploader").set_value(("ticket.xlsx", data.getvalue(), "application/octet-stream"))
     at.run()
     assert not at.exception and not at.error
     assert at.selectbox(key="up:response").value == "Response"
@@ -97,9 +95,7 @@ def test_an_excel_file_is_read_like_a_csv():
 
 
 def test_fixing_a_column_rereads_the_file():
-    data = (
-        b"Name,Period,Why\nAna,P1,because the pieces are smaller\nBo,P1,I added the tops\nCy,P2,same size\n"
-    )
+    data = b"Name,Period,Why\nAna,P1,because the pieces are smaller\nBo,P1,I added the tops\nCy,P2,same size\n"
     at = open_app()
     at.file_uploader(key="fa_uploader").set_value(("t.csv", data, "text/csv")).run()
     assert at.selectbox(key="up:section").value == "Period"
@@ -487,7 +483,9 @@ def test_the_feedback_page_shows_what_each_student_will_read(analysis):
     assert list(table["Will read"]) == [fb.text for fb in rows]
     assert list(table["Response"]) == [fb.response.text for fb in rows]
     assert set(table["State"]) <= {
-        "approved", "draft: not sent until you approve it", "check: asked to explain until you decide (Groups page)"
+        "approved",
+        "draft: not sent until you approve it",
+        "check: asked to explain until you decide (Groups page)",
     }
     first = next(fb for fb in rows if fb.state != review.CHECK and fb.text)
     assert "would read" in texts(at.caption) and state_md(first.text) in texts(at.caption)

@@ -180,9 +180,7 @@ def test_upload_group_approve_and_download_in_a_real_browser(app_url, tmp_path):
             settle(page)
             page.screenshot(path=ARTIFACTS / "browser-4-export.png")
             with page.expect_download(timeout=30_000) as got:
-                click(
-                    page.get_by_role("button", name="Download feedback for each student"), "download feedback"
-                )
+                click(page.get_by_role("button", name="Download feedback for each student"), "download feedback")
             feedback_path = tmp_path / got.value.suggested_filename
             got.value.save_as(feedback_path)
             with page.expect_download(timeout=30_000) as got:
@@ -281,9 +279,10 @@ def test_typing_a_draft_then_clicking_approved_keeps_both(browser_page, tmp_path
     page.screenshot(path=tmp_path / "after-approve.png")
     no_crash(page)
     page.get_by_text("1 of ").first.wait_for(timeout=30_000)
-    assert page.get_by_role("switch").first.is_checked() or page.locator(
-        "[data-testid=stCheckbox] input"
-    ).first.is_checked()
+    assert (
+        page.get_by_role("switch").first.is_checked()
+        or page.locator("[data-testid=stCheckbox] input").first.is_checked()
+    )
     assert page.get_by_label("Feedback for this group").first.input_value().endswith("Draw both fractions.")
     page.reload()  # what was saved, not what the browser still shows
     page.get_by_role("heading", name="Feedback").wait_for(timeout=60_000)

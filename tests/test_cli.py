@@ -47,8 +47,13 @@ def test_the_analysis_is_saved_to_history(tmp_path, fake_embedder):
     from feedback_assistant.storage import Store
 
     sample = SAMPLES / "hs_social_studies.csv"
-    assert cli.main(["analyze", str(sample), "--out", str(tmp_path / "o"), "--section", "P2", "--teacher", "Ms K"],
-                    embedder=fake_embedder) == 0
+    assert (
+        cli.main(
+            ["analyze", str(sample), "--out", str(tmp_path / "o"), "--section", "P2", "--teacher", "Ms K"],
+            embedder=fake_embedder,
+        )
+        == 0
+    )
     tickets = Store().list_tickets(teacher="Ms K")
     assert [t.section for t in tickets] == ["P2"]
 
@@ -60,8 +65,10 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_unknown_column_names_the_columns(tmp_path, fake_embedder, capsys):
-    code = cli.main(["analyze", str(SAMPLES / "hs_social_studies.csv"), "--out", str(tmp_path / "o"),
-                     "--response-col", "Essay"], embedder=fake_embedder)
+    code = cli.main(
+        ["analyze", str(SAMPLES / "hs_social_studies.csv"), "--out", str(tmp_path / "o"), "--response-col", "Essay"],
+        embedder=fake_embedder,
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Essay" in err[0] and "Response" in err[0]

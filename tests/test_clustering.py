@@ -211,8 +211,12 @@ def test_number_tokens_read_words_fractions_and_out_of():
 def test_reasoning_features_separate_different_numbers(fake_embedder):
     from feedback_assistant.features import reasoning_features
 
-    texts = ["3 out of 9 are not shaded", "3 out of 9 are not shaded at all",
-             "3 out of 6 are not shaded", "3 out of 6 are not shaded at all"]
+    texts = [
+        "3 out of 9 are not shaded",
+        "3 out of 9 are not shaded at all",
+        "3 out of 6 are not shaded",
+        "3 out of 6 are not shaded at all",
+    ]
     x = reasoning_features(texts, fake_embedder.encode(texts))
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0)
     sims = x @ x.T

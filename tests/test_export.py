@@ -51,9 +51,7 @@ def analysis(fake_embedder):
     for q in (Q1, Q2):
         idx = [i for i, row in enumerate(ROWS) if row[1] == q]
         responses = [
-            Response(
-                row=i, source_row=i, student=ROWS[i][0], question=q, text=ROWS[i][2], is_blank=not ROWS[i][2]
-            )
+            Response(row=i, source_row=i, student=ROWS[i][0], question=q, text=ROWS[i][2], is_blank=not ROWS[i][2])
             for i in idx
         ]
         labels = [ROWS[i][3] for i in idx]
@@ -131,7 +129,14 @@ def test_student_feedback_frame_holds_approved_text_only_and_keeps_the_email(ana
 def test_drafts_frame_has_every_students_text_and_state(analysis):
     drafts = feedback_drafts_frame(analysis)
     assert list(drafts.columns) == [
-        "row", "student", "Email Address", "question", "group", "check", "state", "feedback"
+        "row",
+        "student",
+        "Email Address",
+        "question",
+        "group",
+        "check",
+        "state",
+        "feedback",
     ]
     assert sorted(drafts.row) == list(range(len(ROWS))) and (drafts.feedback != "").all()
     assert set(drafts.state) == {"approved", "draft"} and (drafts.check == 0).all()
@@ -159,16 +164,31 @@ def test_approve_drafts_keeps_what_the_teacher_approved(analysis):
 
 
 def test_identifier_columns_are_found_by_their_headers():
-    frame = pd.DataFrame(columns=["Timestamp", "Email Address", "Student", "studentId", "LastName", "SIS_ID",
-                                  "QuestionId", "Response", "Score", "Period"])
+    frame = pd.DataFrame(
+        columns=[
+            "Timestamp",
+            "Email Address",
+            "Student",
+            "studentId",
+            "LastName",
+            "SIS_ID",
+            "QuestionId",
+            "Response",
+            "Score",
+            "Period",
+        ]
+    )
     cols = ColumnMap(response="Response", student="Student", question="QuestionId", section="Period")
     assert identifier_columns(frame, cols) == ["Email Address", "studentId", "LastName", "SIS_ID"]
 
 
 def test_unconfirmed_statuses_say_suggested(analysis):
     out = groups_frame(analysis)
-    assert set(out[out.group_id >= 0].status) <= {"on target (suggested)", "misconception (suggested)",
-                                                  "unclear (suggested)"}
+    assert set(out[out.group_id >= 0].status) <= {
+        "on target (suggested)",
+        "misconception (suggested)",
+        "unclear (suggested)",
+    }
 
 
 def test_handout_escapes_student_text_and_prints(analysis):

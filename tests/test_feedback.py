@@ -23,9 +23,7 @@ from feedback_assistant.labelling import DONT_KNOW_LABEL
 from feedback_assistant.records import DRAFT, MISCONCEPTION, ON_TARGET, UNCLEAR, UNGROUPED, Group, StemKind
 
 
-def group(
-    status, answer, reps, label="group", question="What fraction is NOT shaded? (6 of 9 shaded)", gid=0
-):
+def group(status, answer, reps, label="group", question="What fraction is NOT shaded? (6 of 9 shaded)", gid=0):
     return Group(
         question=question,
         group_id=gid,
@@ -53,8 +51,9 @@ def test_misconception_stem_is_a_template_that_quotes_nobody_and_asks_a_checking
 
 def test_fill_puts_in_only_the_students_own_answer_and_words():
     template = f"You wrote “{OWN_WORDS}”. Is {ANSWER} right? Keep {{braces}} the teacher typed."
-    out = fill(template, "well first I looked at the picture and counted every part then 3 are not shaded", "3/9",
-               "not shaded")
+    out = fill(
+        template, "well first I looked at the picture and counted every part then 3 are not shaded", "3/9", "not shaded"
+    )
     assert out.startswith("You wrote “…") and "not shaded" in out and "Is 3/9 right?" in out
     assert "{braces}" in out
     assert fill(template, "no answer here", None) == (
@@ -122,9 +121,7 @@ def test_check_in_stem_is_for_ungrouped_responses():
 
 
 def test_quote_clips_long_responses_around_the_phrase():
-    text = (
-        "well first I looked at the picture and counted every part then I saw 3 are not shaded out of 9 total"
-    )
+    text = "well first I looked at the picture and counted every part then I saw 3 are not shaded out of 9 total"
     q = quote(text, "not shaded", max_words=6)
     assert "not shaded" in q and q.startswith("…") and len(q.strip("…").split()) == 6
     assert quote("short one.") == "short one"

@@ -20,9 +20,7 @@ DRAFTS_NOTE = "has not been approved"
 
 
 def approve_everything(analysis):
-    results = tuple(
-        replace(r, stems=tuple(replace(s, state=APPROVED) for s in r.stems)) for r in analysis.results
-    )
+    results = tuple(replace(r, stems=tuple(replace(s, state=APPROVED) for s in r.stems)) for r in analysis.results)
     return replace(analysis, results=results)
 
 

@@ -231,14 +231,16 @@ def tiny_models(tmp_path_factory):
     BertTokenizerFast(vocab_file=str(raw / "vocab.txt")).save_pretrained(raw)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64,
+        vocab_size=len(words),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
     )
     BertModel(config).save_pretrained(raw)
     transformer = Transformer(str(raw), max_seq_length=32)
-    SentenceTransformer(modules=[transformer, Pooling(16, "mean")], device="cpu").save(
-        str(root / "models" / "tiny")
-    )
+    SentenceTransformer(modules=[transformer, Pooling(16, "mean")], device="cpu").save(str(root / "models" / "tiny"))
     return root / "models"
 
 

@@ -73,9 +73,7 @@ def test_every_group_gets_a_label_terms_and_members(fake_embedder):
 
 def test_label_uses_the_groups_words_and_answer_not_stop_words(fake_embedder):
     responses, labels = make(FRACTIONS)
-    groups = by_id(
-        describe_groups("Q1", responses, labels, fake_embedder.encode([r.text for r in responses]))
-    )
+    groups = by_id(describe_groups("Q1", responses, labels, fake_embedder.encode([r.text for r in responses])))
     assert groups[1].label.startswith("3/9 — ")
     assert "not shaded" in groups[1].label
     assert groups[2].label.startswith("6/9 — ") and "shaded" in groups[2].label
@@ -108,9 +106,7 @@ def test_key_decides_status_and_confirms_it(fake_embedder):
 
 def test_without_key_the_largest_group_with_the_common_answer_is_proposed_on_target(fake_embedder):
     responses, labels = make(FRACTIONS)
-    groups = by_id(
-        describe_groups("Q1", responses, labels, fake_embedder.encode([r.text for r in responses]))
-    )
+    groups = by_id(describe_groups("Q1", responses, labels, fake_embedder.encode([r.text for r in responses])))
     assert groups[0].status == ON_TARGET and groups[0].answer == "1/3"
     assert groups[1].status == MISCONCEPTION and groups[2].status == MISCONCEPTION
     assert not any(g.status_confirmed for g in groups.values())
@@ -136,9 +132,7 @@ def test_explanations_without_answers_propose_the_largest_group(fake_embedder):
 
 
 def test_a_sentence_key_proposes_the_most_similar_group():
-    rows = [(0, "the tilt of the axis makes sunlight more direct")] * 3 + [
-        (1, "the earth is closer to the sun")
-    ] * 4
+    rows = [(0, "the tilt of the axis makes sunlight more direct")] * 3 + [(1, "the earth is closer to the sun")] * 4
     responses, labels = make(rows)
     groups = by_id(
         describe_groups(
@@ -154,9 +148,7 @@ def test_a_sentence_key_proposes_the_most_similar_group():
 
 
 def test_chosen_answer_column_wins_and_empty_cells_are_not_read_from_text():
-    r1 = Response(
-        row=0, source_row=0, student="a", question="q", text="I think 5", answer="\\( \\frac{1}{3} \\)"
-    )
+    r1 = Response(row=0, source_row=0, student="a", question="q", text="I think 5", answer="\\( \\frac{1}{3} \\)")
     r2 = Response(row=1, source_row=1, student="b", question="q", text="3/9 because 3 are not shaded")
     assert response_answer(r1) == "1/3"
     assert response_answer(r2) == "3/9"
@@ -185,9 +177,7 @@ def test_labels_do_not_change_when_rows_are_reordered(fake_embedder):
     order = list(reversed(range(len(FRACTIONS))))
     shuffled, shuffled_labels = make([FRACTIONS[i] for i in order])
     a = by_id(describe_groups("Q1", responses, labels, fake_embedder.encode([r.text for r in responses])))
-    b = by_id(
-        describe_groups("Q1", shuffled, shuffled_labels, fake_embedder.encode([r.text for r in shuffled]))
-    )
+    b = by_id(describe_groups("Q1", shuffled, shuffled_labels, fake_embedder.encode([r.text for r in shuffled])))
     assert {g: a[g].label for g in a} == {g: b[g].label for g in b}
     assert {g: a[g].status for g in a} == {g: b[g].status for g in b}
 

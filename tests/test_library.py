@@ -40,9 +40,7 @@ TODAY = [  # another section: other students, the same misconception in slightly
 ]
 
 
-def entry(
-    label="added tops and bottoms", topic="t", centroid=(1.0, 0.0), answer="2/9", text="Check the bottoms."
-):
+def entry(label="added tops and bottoms", topic="t", centroid=(1.0, 0.0), answer="2/9", text="Check the bottoms."):
     return LibraryEntry(
         topic=topic,
         question="q",
@@ -82,9 +80,7 @@ def test_default_store_lives_in_the_home_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("FEEDBACK_ASSISTANT_HOME", str(tmp_path / "home"))
     assert default_library_path() == tmp_path / "home" / "library.json"
     JsonLibraryStore().save([entry()])
-    assert (
-        json.loads((tmp_path / "home" / "library.json").read_text())["entries"][0]["label"] == entry().label
-    )
+    assert json.loads((tmp_path / "home" / "library.json").read_text())["entries"][0]["label"] == entry().label
 
 
 def test_a_damaged_file_says_what_to_do(tmp_path):
@@ -169,8 +165,7 @@ def test_library_status_does_not_override_an_answer_key(fake_embedder, tmp_path)
     yesterday = analyse(YESTERDAY, fake_embedder)
     lib.remember(approve_stem(approve_stem(yesterday, 0), 1))
     responses = [
-        Response(row=i, source_row=i, student=f"T{i}", question=QUESTION, text=t)
-        for i, (_, t) in enumerate(TODAY)
+        Response(row=i, source_row=i, student=f"T{i}", question=QUESTION, text=t) for i, (_, t) in enumerate(TODAY)
     ]
     vectors = fake_embedder.encode([r.text for r in responses])
     today = assemble(QUESTION, responses, [g for g, _ in TODAY], [1.0] * 6, vectors, key="1/2", library=lib)

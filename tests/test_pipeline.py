@@ -76,8 +76,11 @@ def test_a_stage_that_loses_a_row_fails_loudly(tmp_path, fake_embedder):
 def test_check_rows_refuses_a_plan_that_drops_a_student(tmp_path, fake_embedder):
     result = pipeline.analyze(_ticket(tmp_path, ROWS), embedder=fake_embedder).results[1]
     first = result.plan.groups[0]
-    broken_plan = type(result.plan)(result.question, (type(first)(**{
-        **{f: getattr(first, f) for f in first.__slots__}, "rows": first.rows[1:]}),) + result.plan.groups[1:])
+    broken_plan = type(result.plan)(
+        result.question,
+        (type(first)(**{**{f: getattr(first, f) for f in first.__slots__}, "rows": first.rows[1:]}),)
+        + result.plan.groups[1:],
+    )
     broken = type(result)(**{**{f: getattr(result, f) for f in result.__slots__}, "plan": broken_plan})
     with pytest.raises(RowAccountingError, match="exactly one group"):
         pipeline.check_rows(result.question, len(result.responses), broken)

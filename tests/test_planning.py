@@ -27,9 +27,7 @@ def build(sizes_status, n_blank=1, n_loose=1):
         rows = []
         for _ in range(size):
             row = len(responses)
-            responses.append(
-                Response(row=row, source_row=row, student=f"S{row}", question="Q", text=f"{label} {row}")
-            )
+            responses.append(Response(row=row, source_row=row, student=f"S{row}", question="Q", text=f"{label} {row}"))
             labels.append(gid)
             rows.append(row)
         groups.append(Group(question="Q", group_id=gid, label=label, rows=tuple(rows), status=status))

@@ -133,8 +133,9 @@ def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder)
         csv = Path(tmp) / "map_classes.csv"
         frame.to_csv(csv, index=False)
         analysis = pipeline.analyze(
-            read_tickets(csv, response_col="Response", answer_col="Answer", question_col="Question",
-                         student_col="Student"),
+            read_tickets(
+                csv, response_col="Response", answer_col="Answer", question_col="Question", student_col="Student"
+            ),
             embedder=real_embedder,
         )
     assert len(analysis.results) == 4
@@ -170,8 +171,9 @@ def test_no_student_reads_a_classmates_words_in_our_training_data(real_embedder)
         csv = Path(tmp) / "classes.csv"
         frame.to_csv(csv, index=False)
         analysis = pipeline.analyze(
-            read_tickets(csv, response_col="Response", answer_col="Answer", question_col="Question",
-                         student_col="Student"),
+            read_tickets(
+                csv, response_col="Response", answer_col="Answer", question_col="Question", student_col="Student"
+            ),
             embedder=real_embedder,
         )
     assert len(analysis.results) == len(picked)

@@ -81,8 +81,14 @@ def test_result_does_not_depend_on_row_order():
     assert not np.array_equal(out, labels)  # some move, so the order of the moves is tested
     for seed in range(5):
         perm = np.random.default_rng(seed).permutation(len(answers))
-        out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm], [answers[i] for i in perm],
-                                                labels[perm], min_stated_margin=0.0, min_stated_vote=0.0)
+        out_p, conf_p = reassign_across_answers(
+            [texts[i] for i in perm],
+            emb[perm],
+            [answers[i] for i in perm],
+            labels[perm],
+            min_stated_margin=0.0,
+            min_stated_vote=0.0,
+        )
         np.testing.assert_array_equal(out_p, out[perm])
         np.testing.assert_allclose(conf_p, conf[perm])
 
@@ -130,15 +136,19 @@ def test_stated_rule_is_row_order_invariant():
     texts, emb, answers, labels = _fractions_class(MOVER, True)
     out, conf = reassign_across_answers(texts, emb, answers, labels)
     perm = np.random.default_rng(2).permutation(len(texts))
-    out_p, conf_p = reassign_across_answers([texts[i] for i in perm], emb[perm], [answers[i] for i in perm],
-                                            labels[perm])
+    out_p, conf_p = reassign_across_answers(
+        [texts[i] for i in perm], emb[perm], [answers[i] for i in perm], labels[perm]
+    )
     np.testing.assert_array_equal(out_p, out[perm])
     np.testing.assert_allclose(conf_p, conf[perm])
 
 
 def test_text_similarity_moves_a_response_the_embedding_alone_cannot_place(fake_embedder):
-    texts = ["I added the tops and added the bottoms to get 5/7"] * 4 + ["I multiplied across to get 6/12"] * 4 + [
-        "I added the tops and added the bottoms to get 5/7"]
+    texts = (
+        ["I added the tops and added the bottoms to get 5/7"] * 4
+        + ["I multiplied across to get 6/12"] * 4
+        + ["I added the tops and added the bottoms to get 5/7"]
+    )
     answers = ["5/7"] * 4 + ["6/12"] * 5
     labels = np.array([0] * 4 + [1] * 5)
     emb = fake_embedder.encode(texts)

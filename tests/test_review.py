@@ -222,9 +222,7 @@ def test_split_is_deterministic_and_relabels_the_parts(result):
     merged = merge_groups(result, 1, 2)
     a = split_group(merged, 1)
     b = split_group(merged, 1)
-    assert [(g.group_id, g.rows, g.label) for g in a.groups] == [
-        (g.group_id, g.rows, g.label) for g in b.groups
-    ]
+    assert [(g.group_id, g.rows, g.label) for g in a.groups] == [(g.group_id, g.rows, g.label) for g in b.groups]
     parts = [g for g in a.groups if g.group_id not in {0, 3}]
     assert len(parts) == 2
     assert sorted(r for g in parts for r in g.rows) == sorted(group(merged, 1).rows)

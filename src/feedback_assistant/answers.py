@@ -25,17 +25,63 @@ from .text import ends
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*\.?\d*|\.\d+)(?![\d.])")
 _TRAILING = " .,;:!?'\""
 
-_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-          "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-          "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "zero": 0, "a": 1, "an": 1}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90}
-_ORDINALS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-             "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
-             "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10, "twelfth": 12,
-             "twelfths": 12}
-_WORD_FRACTION = re.compile(r"\b(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")[\s-]+("
-                            + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
+_UNITS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "zero": 0,
+    "a": 1,
+    "an": 1,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_ORDINALS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "thirds": 3,
+    "quarter": 4,
+    "quarters": 4,
+    "fourth": 4,
+    "fourths": 4,
+    "fifth": 5,
+    "fifths": 5,
+    "sixth": 6,
+    "sixths": 6,
+    "seventh": 7,
+    "sevenths": 7,
+    "eighth": 8,
+    "eighths": 8,
+    "ninth": 9,
+    "ninths": 9,
+    "tenth": 10,
+    "tenths": 10,
+    "twelfth": 12,
+    "twelfths": 12,
+}
+_WORD_FRACTION = re.compile(
+    r"\b("
+    + "|".join(sorted(_UNITS, key=len, reverse=True))
+    + r")[\s-]+("
+    + "|".join(sorted(_ORDINALS, key=len, reverse=True))
+    + r")\b"
+)
 _WORD_NUMBER = re.compile(r"^(?:(" + "|".join(_TENS) + r")[\s-]?)?(" + "|".join(_UNITS) + r")?$")
 
 
@@ -139,15 +185,19 @@ def answers_match(a: str | None, b: str | None) -> bool:
 _ANSWER_TOKEN = re.compile(r"-?\d+ \d+/\d+|-?\d+/\d+|-?\d+(?:\.\d+)?")
 _STRONG_CUE = re.compile(
     r"(?:answer\s*(?:is|was|=|:|would\s+be|should\s+be)|(?:i|we)\s+(?:chose|choose|picked|pick|said))\s+"
-    r"(?:it\s*(?:'s|is)\s+|the\s+answer\s+|about\s+)?")
+    r"(?:it\s*(?:'s|is)\s+|the\s+answer\s+|about\s+)?"
+)
 _CUE = re.compile(
     r"(?:chose|choose|picked|pick|got|get|gets|put|said|it\s*(?:'s|is|was)|"
     r"equals|=|makes|gives|so|therefore|is|be)\s+(?:it\s*(?:'s|is)\s+)?(?:about\s+|the\s+answer\s+)?",
 )
 _INLINE_WORD_NUMBER = re.compile(
-    r"\b(" + "|".join(w for w in sorted(_UNITS, key=len, reverse=True) if w not in ("a", "an")) + r")\b")
-_WORD_CHOICE = re.compile(r"(?:answer\s*(?:is|was|:)|(?:i|we)\s+(?:chose|choose|picked|pick|said))\s+"
-                          r"(?:the\s+)?([a-z][a-z ]{0,40}?)(?=\s+(?:because|as|since|so)\b|[.,;!?]|$)")
+    r"\b(" + "|".join(w for w in sorted(_UNITS, key=len, reverse=True) if w not in ("a", "an")) + r")\b"
+)
+_WORD_CHOICE = re.compile(
+    r"(?:answer\s*(?:is|was|:)|(?:i|we)\s+(?:chose|choose|picked|pick|said))\s+"
+    r"(?:the\s+)?([a-z][a-z ]{0,40}?)(?=\s+(?:because|as|since|so)\b|[.,;!?]|$)"
+)
 
 
 def extract_final_answer(text: str) -> str | None:

@@ -63,10 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--topic", help="standard or topic tag for PLC comparison, e.g. 5.NF.1")
     a.add_argument("--db", help="database URL (default: a SQLite file in ~/.feedback_assistant)")
     a.add_argument("--no-save", action="store_true", help="do not save this analysis to the history database")
-    a.add_argument("--no-memory", action="store_true",
-                   help="do not start from the groups you corrected in earlier classes of the same questions")
-    a.add_argument("--plc-memory", action="store_true",
-                   help="also start from the groups colleagues shared for the same questions (share-memory)")
+    a.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="do not start from the groups you corrected in earlier classes of the same questions",
+    )
+    a.add_argument(
+        "--plc-memory",
+        action="store_true",
+        help="also start from the groups colleagues shared for the same questions (share-memory)",
+    )
     a.add_argument(
         "--model",
         help="a school's own sentence-transformers model folder, models/NAME (default: the bundled all-MiniLM-L6-v2)",
@@ -105,7 +111,9 @@ def approve_command(args) -> int:
     )
     missed = (
         f" {done.unmatched} approved student(s) could not be matched to one saved student (same name twice?): "
-        "approve them in the app." if done.unmatched else ""
+        "approve them in the app."
+        if done.unmatched
+        else ""
     )
     print(
         f"Approved feedback for {done.approved} of {done.total} student responses; wrote {done.feedback_path}."
@@ -189,8 +197,10 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
         if r.learned_from:
             carried = sum(g.carried_over for g in r.groups)
             what = printable(r.question[:60]) or "The ticket"
-            print(f"{what}: {printable(r.learned_from)}; {carried} group(s) carried over - confirm "
-                  "them (carried_over in groups.csv).")
+            print(
+                f"{what}: {printable(r.learned_from)}; {carried} group(s) carried over - confirm "
+                "them (carried_over in groups.csv)."
+            )
     return EXIT_OK
 
 

@@ -21,9 +21,7 @@ def add_compare_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="compare misconceptions for one question or topic across sections and dates (PLC)"
     )
-    p.add_argument(
-        "--question", help="the question (its text, or a piece of it that matches one saved question)"
-    )
+    p.add_argument("--question", help="the question (its text, or a piece of it that matches one saved question)")
     p.add_argument("--topic", help="compare every question tagged with this standard/topic instead")
     p.add_argument(
         "--similarity",

@@ -70,11 +70,21 @@ class MisconceptionClusterer:
         random_state: seed of the randomised steps at scale (SVD, k-means).
     """
 
-    def __init__(self, distance_threshold: float = 0.7, number_weight: float = 1.0,
-                 word_weight: float | None = None, semantic_weight: float = 0.5, min_group_size: int = 2,
-                 min_group_share: float = 0.03,
-                 straggler_similarity: float = 0.2, max_ungrouped: float = 0.1,
-                 reassign: bool = False, reduce_above: int = 1000, max_exact: int = 5000, random_state: int = 0):
+    def __init__(
+        self,
+        distance_threshold: float = 0.7,
+        number_weight: float = 1.0,
+        word_weight: float | None = None,
+        semantic_weight: float = 0.5,
+        min_group_size: int = 2,
+        min_group_share: float = 0.03,
+        straggler_similarity: float = 0.2,
+        max_ungrouped: float = 0.1,
+        reassign: bool = False,
+        reduce_above: int = 1000,
+        max_exact: int = 5000,
+        random_state: int = 0,
+    ):
         self.distance_threshold = distance_threshold
         self.number_weight = number_weight
         self.word_weight = word_weight
@@ -89,8 +99,9 @@ class MisconceptionClusterer:
         self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------- public API
-    def cluster(self, texts: list[str], embeddings: np.ndarray, answers: list[str | None] | None = None,
-                key: str | None = None) -> Clustering:
+    def cluster(
+        self, texts: list[str], embeddings: np.ndarray, answers: list[str | None] | None = None, key: str | None = None
+    ) -> Clustering:
         """Group the responses to one question.
 
         Args:
@@ -110,8 +121,7 @@ class MisconceptionClusterer:
             raise ValueError(f"got {n} texts but {len(answers)} answers; pass one answer per response")
         emb = np.asarray(embeddings, dtype=np.float64)
         if emb.ndim != 2 or emb.shape[0] != n:
-            raise ValueError(
-                f"got {n} texts but embeddings of shape {emb.shape}; pass one embedding row per text")
+            raise ValueError(f"got {n} texts but embeddings of shape {emb.shape}; pass one embedding row per text")
         if n == 0:
             return Clustering(np.zeros(0, dtype=int), np.zeros(0))
         if answers is not None:
@@ -159,13 +169,18 @@ class MisconceptionClusterer:
             if len(uniq) > self.reduce_above:  # at scale the sentence embedding alone is typical enough
                 centre = _unit_rows((u_emb.T @ weight)[None, :])[0]
                 return np.zeros(len(texts), dtype=int), np.clip(u_emb @ centre, 0.0, 1.0)[inv]
-            x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
-                                   dense=False)
+            x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight, dense=False)
             centre = np.asarray(x.T @ weight, dtype=np.float64).ravel()
             centre /= max(float(np.linalg.norm(centre)), 1e-12)
             return np.zeros(len(texts), dtype=int), np.clip(np.asarray(x @ centre).ravel()[inv], 0.0, 1.0)
-        x = reasoning_features(uniq, u_emb, self.number_weight, self.word_weight, self.semantic_weight,
-                               dense=len(uniq) <= self.reduce_above)
+        x = reasoning_features(
+            uniq,
+            u_emb,
+            self.number_weight,
+            self.word_weight,
+            self.semantic_weight,
+            dense=len(uniq) <= self.reduce_above,
+        )
         if len(uniq) > self.reduce_above:
             from sklearn.decomposition import TruncatedSVD
 
@@ -184,16 +199,18 @@ class MisconceptionClusterer:
         if u < 2:
             return np.zeros(u, dtype=int)
         if u <= self.max_exact:
-            return AgglomerativeClustering(n_clusters=None, distance_threshold=self.distance_threshold,
-                                           metric="cosine", linkage="average").fit_predict(x)
+            return AgglomerativeClustering(
+                n_clusters=None, distance_threshold=self.distance_threshold, metric="cosine", linkage="average"
+            ).fit_predict(x)
         from sklearn.cluster import MiniBatchKMeans
 
         k = min(1000, u // 5)
         km = MiniBatchKMeans(n_clusters=k, random_state=self.random_state, n_init=1, batch_size=4096).fit(x)
         centres = _unit_rows(km.cluster_centers_)
         used = np.unique(km.labels_)
-        clab = AgglomerativeClustering(n_clusters=None, distance_threshold=self.distance_threshold,
-                                       metric="cosine", linkage="average").fit_predict(centres[used])
+        clab = AgglomerativeClustering(
+            n_clusters=None, distance_threshold=self.distance_threshold, metric="cosine", linkage="average"
+        ).fit_predict(centres[used])
         lookup = np.zeros(k, dtype=int)
         lookup[used] = clab
         return lookup[km.labels_]
@@ -220,8 +237,7 @@ class MisconceptionClusterer:
         conf[near] = 0.5 * sims[near, best[near]]
         return out, conf
 
-    def _cap_ungrouped(self, raw: np.ndarray, conf: np.ndarray, texts: list[str],
-                       emb: np.ndarray) -> np.ndarray:
+    def _cap_ungrouped(self, raw: np.ndarray, conf: np.ndarray, texts: list[str], emb: np.ndarray) -> np.ndarray:
         """Join the most similar ungrouped responses to their nearest group until few enough remain."""
         ung = np.flatnonzero(raw == UNGROUPED)
         allowed = int(np.floor(self.max_ungrouped * len(raw)))

@@ -278,9 +278,7 @@ def compare(
     )
 
 
-def _records(
-    store: Store, question: str | None, topic: str | None
-) -> tuple[str | None, str | None, list[GroupRecord]]:
+def _records(store: Store, question: str | None, topic: str | None) -> tuple[str | None, str | None, list[GroupRecord]]:
     """The question or topic meant (resolved against the history) and every saved group of it."""
     if question is not None and topic is not None:
         raise NotFoundError("compare one question or one topic, not both: drop --question or --topic.")
@@ -364,9 +362,7 @@ class _Tally:
     info: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], int]] = field(default_factory=dict)
 
     @classmethod
-    def of(
-        cls, named: list[tuple[str, _Row]], names: dict[tuple[str, str], str], sections: tuple[str, ...]
-    ) -> _Tally:
+    def of(cls, named: list[tuple[str, _Row]], names: dict[tuple[str, str], str], sections: tuple[str, ...]) -> _Tally:
         tally = cls(sections)
         for name, row in named:
             counts: Counter[str] = Counter()
@@ -450,9 +446,7 @@ def _date_key(date: str) -> tuple:
         return (1, str(date))
 
 
-def _examples(
-    name: str, groups: list[GroupRecord], names: dict[tuple[str, str], str], n: int
-) -> tuple[Example, ...]:
+def _examples(name: str, groups: list[GroupRecord], names: dict[tuple[str, str], str], n: int) -> tuple[Example, ...]:
     """Up to ``n`` representative responses, taking one section at a time so several classes are shown."""
     queues: dict[str, list[Example]] = {}
     for g in sorted(groups, key=lambda g: -len(g.rows)):

@@ -326,8 +326,13 @@ class MiniLMEmbedder:
 
     name = MODEL_NAME
 
-    def __init__(self, cache: EmbeddingCache | None | bool = None, batch_size: int = DEFAULT_BATCH,
-                 model_path: str | None = None, dtype: str | None = None):
+    def __init__(
+        self,
+        cache: EmbeddingCache | None | bool = None,
+        batch_size: int = DEFAULT_BATCH,
+        model_path: str | None = None,
+        dtype: str | None = None,
+    ):
         self.cache = cache
         self.batch_size = batch_size
         self.model_path = str(resolve_model(model_path)) if model_path else None
@@ -387,8 +392,13 @@ class MiniLMEmbedder:
             step = self.batch_size * 8  # several batches per call; progress after each call
             for start in range(0, total, step):
                 batch = todo[start : start + step]
-                out = model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+                out = model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
                 out = np.asarray(out, dtype=np.float32)
                 out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)  # exact unit rows (bf16)
                 new.update(zip(batch, out, strict=True))

@@ -110,9 +110,7 @@ def groups_frame(analysis: Analysis) -> pd.DataFrame:
         n = len(result.responses) or 1
         stems = {s.group_id: s for s in result.stems}
         for g in result.groups:
-            reps = list(g.representatives[:N_REPRESENTATIVES]) + [""] * (
-                N_REPRESENTATIVES - len(g.representatives)
-            )
+            reps = list(g.representatives[:N_REPRESENTATIVES]) + [""] * (N_REPRESENTATIVES - len(g.representatives))
             stem = stems.get(g.group_id)
             rows.append(
                 {
@@ -200,8 +198,19 @@ def identifier_columns(frame: pd.DataFrame, columns: ColumnMap) -> list[str]:
     are split on spaces, punctuation and camelCase: "Email Address", "student_id", "LastName") and it plays no
     other role (response, question, answer, key, section, date).
     """
-    roles = {c for c in (columns.response, columns.student, columns.question, columns.section, columns.date,
-                         columns.answer, columns.key) if c}
+    roles = {
+        c
+        for c in (
+            columns.response,
+            columns.student,
+            columns.question,
+            columns.section,
+            columns.date,
+            columns.answer,
+            columns.key,
+        )
+        if c
+    }
     out = []
     for col in frame.columns:
         if col in roles:

@@ -41,8 +41,10 @@ def content_words(text: str) -> list[str]:
     return [
         stem(w)
         for w in words
-        if w[:1].isalpha() and (len(w) >= 3 or is_no_space(w))
-        and w not in ENGLISH_STOP_WORDS and w not in OTHER_STOP_WORDS
+        if w[:1].isalpha()
+        and (len(w) >= 3 or is_no_space(w))
+        and w not in ENGLISH_STOP_WORDS
+        and w not in OTHER_STOP_WORDS
     ]
 
 
@@ -100,8 +102,7 @@ def word_block(texts: list[str], max_features: int = 5000) -> sparse.csr_matrix:
     from sklearn.preprocessing import normalize
 
     docs = [normalise_answer(for_analysis(t)) for t in texts]
-    vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features,
-                                 norm=None)
+    vectoriser = TfidfVectorizer(analyzer=content_words, sublinear_tf=True, max_features=max_features, norm=None)
     try:
         x = vectoriser.fit_transform(docs)
     except ValueError:  # no content word anywhere
@@ -117,8 +118,14 @@ def adaptive_word_weight(number_share: float) -> float:
     return 0.25 + 0.75 * (1.0 - number_share)
 
 
-def reasoning_features(texts: list[str], embeddings: np.ndarray, number_weight: float = 1.0,
-                       word_weight: float | None = None, semantic_weight: float = 0.5, dense: bool = True):
+def reasoning_features(
+    texts: list[str],
+    embeddings: np.ndarray,
+    number_weight: float = 1.0,
+    word_weight: float | None = None,
+    semantic_weight: float = 0.5,
+    dense: bool = True,
+):
     """The combined feature matrix (numbers | words | semantics), rows L2-normalised.
 
     Args:

@@ -49,8 +49,7 @@ PLACEHOLDERS = (ANSWER, OWN_WORDS)
 NO_ANSWER = "your answer"
 
 CHECK_IN_TEXT = (
-    "I couldn't see your thinking on this one — can you show me how you would start, "
-    "or tell me where you got stuck?"
+    "I couldn't see your thinking on this one — can you show me how you would start, or tell me where you got stuck?"
 )
 CHECK_TEXT = (
     f"You wrote “{OWN_WORDS}” — can you explain your thinking, one step at a time? "
@@ -145,10 +144,9 @@ def _pattern_check(texts: Sequence[str], question: str, fractions: bool = False)
     (``fractions``: the answers are fractions, so the fraction patterns apply even without a question text)."""
     joined = [display_text(t).lower() for t in texts]
     for applies, pattern, check in _PATTERNS:
-        if (
-            (applies.search(question.lower()) or (fractions and applies is _FRACTION_QUESTION))
-            and sum(1 for t in joined if pattern.search(t)) * 2 >= len(joined) > 0
-        ):
+        if (applies.search(question.lower()) or (fractions and applies is _FRACTION_QUESTION)) and sum(
+            1 for t in joined if pattern.search(t)
+        ) * 2 >= len(joined) > 0:
             return check
     return None
 
@@ -207,8 +205,12 @@ def checking_question(
     ):
         return "read the question again — which part does it ask about, and which part did you count?"
     whole = na is not None and nk is not None and float(na).is_integer() and float(nk).is_integer()
-    if answer and na is not None and nk is not None and nk != 0 and abs(na - nk) <= (
-        max(0.15 * abs(nk), 1) if whole else 0.15 * abs(nk)
+    if (
+        answer
+        and na is not None
+        and nk is not None
+        and nk != 0
+        and abs(na - nk) <= (max(0.15 * abs(nk), 1) if whole else 0.15 * abs(nk))
     ):
         return f"you are close — redo your last calculation step: does it really give {said}?"
     if answer and fa is not None:

@@ -161,10 +161,7 @@ def class_tfidf(docs_by_class: dict[int, list[str]]) -> dict[int, dict[str, floa
     for cnt in counts.values():
         overall.update(cnt)
     avg = max(sum(totals.values()) / max(len(totals), 1), 1.0)
-    return {
-        c: {t: (n / totals[c]) * np.log1p(avg / overall[t]) for t, n in cnt.items()}
-        for c, cnt in counts.items()
-    }
+    return {c: {t: (n / totals[c]) * np.log1p(avg / overall[t]) for t, n in cnt.items()} for c, cnt in counts.items()}
 
 
 def _span_candidates(toks: list[str]) -> dict[tuple[str, ...], str]:
@@ -400,9 +397,7 @@ def describe_groups(
             Group(
                 question=question,
                 group_id=g,
-                label=_compose_label(
-                    ans if show_answer else None, DONT_KNOW_LABEL if dont_know[g] else phrase, reps
-                ),
+                label=_compose_label(ans if show_answer else None, DONT_KNOW_LABEL if dont_know[g] else phrase, reps),
                 rows=tuple(r.row for r in rs),
                 representatives=tuple(reps),
                 status=status,
@@ -478,9 +473,7 @@ def _phrase(
 ) -> str:
     """The group's most distinctive phrase in its students' words (question words count less, the answer not)."""
     exclude = {stem(t) for t in tokens(answer)} if answer else set()
-    weights = {
-        t: w * (QUESTION_WORD_WEIGHT if t in question_stems else 1.0) for t, w in tfidf.items() if " " not in t
-    }
+    weights = {t: w * (QUESTION_WORD_WEIGHT if t in question_stems else 1.0) for t, w in tfidf.items() if " " not in t}
     return best_phrase(member_tokens, np.clip(sims, 0.05, None), weights, exclude)
 
 

@@ -147,9 +147,7 @@ class JsonLibraryStore:
             os.replace(tmp, path)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise LibraryError(
-                f"Could not save the misconception library to {path}: {exc.strerror}."
-            ) from exc
+            raise LibraryError(f"Could not save the misconception library to {path}: {exc.strerror}.") from exc
 
 
 def topic_of(question: str, topic: str | None = None) -> str:

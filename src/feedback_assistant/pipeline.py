@@ -142,9 +142,7 @@ def stages_of(result: QuestionResult) -> Stages:
 # Read (the ticket is already a ``TicketSet``), embed, group
 
 
-def keys_by_question(
-    tickets: TicketSet, questions: list[str], keys: Mapping[str, str] | None
-) -> dict[str, str | None]:
+def keys_by_question(tickets: TicketSet, questions: list[str], keys: Mapping[str, str] | None) -> dict[str, str | None]:
     """The answer key per question: explicit keys win (``""`` applies to every question), then a key column
     (its most common value per question; the Upload page prefills its answer boxes with these)."""
     given = dict(keys or {})
@@ -179,8 +177,14 @@ def language_blocks(responses: Sequence[Response]) -> list[list[int]]:
 
 
 def _cluster_block(
-    question: str, responses: Sequence[Response], vectors: np.ndarray, clusterer: Clusterer, key: str | None,
-    filled: list[int], labels: np.ndarray, confidence: np.ndarray,
+    question: str,
+    responses: Sequence[Response],
+    vectors: np.ndarray,
+    clusterer: Clusterer,
+    key: str | None,
+    filled: list[int],
+    labels: np.ndarray,
+    confidence: np.ndarray,
 ) -> None:
     """Group the responses at ``filled`` and write their group ids (after every id already in ``labels``) and
     confidences into ``labels`` and ``confidence``."""
@@ -234,8 +238,14 @@ def _group_with_memory(
     if filled:
         answers = [responses[i].answer for i in filled]
         has_answers = any(a is not None and str(a).strip() for a in answers)
-        co = carry_over(taught, [responses[i].text for i in filled], vectors[filled],
-                        answers if has_answers else None, clusterer, key=key)
+        co = carry_over(
+            taught,
+            [responses[i].text for i in filled],
+            vectors[filled],
+            answers if has_answers else None,
+            clusterer,
+            key=key,
+        )
         labels[filled] = co.clustering.labels
         confidence[filled] = co.clustering.confidence
         carried = dict(co.taught)
@@ -399,7 +409,14 @@ def analyze_question(
     else:
         (labels, confidence), carried = group_question(question, responses, vectors, clusterer, key), {}
     result = assemble(
-        question, responses, labels, confidence, vectors, key=key, library=library, max_group_size=max_group_size,
+        question,
+        responses,
+        labels,
+        confidence,
+        vectors,
+        key=key,
+        library=library,
+        max_group_size=max_group_size,
         parts=parts,
     )
     if taught is not None and taught.size:
@@ -472,8 +489,15 @@ def analyze(
         rs = by_question[q]
         results.append(
             analyze_question(
-                q, rs, vectors[start : start + len(rs)], clusterer=clusterer, key=key_of[q],
-                library=library, max_group_size=max_group_size, parts=parts, memory=memory,
+                q,
+                rs,
+                vectors[start : start + len(rs)],
+                clusterer=clusterer,
+                key=key_of[q],
+                library=library,
+                max_group_size=max_group_size,
+                parts=parts,
+                memory=memory,
             )
         )
         start += len(rs)
@@ -483,5 +507,6 @@ def analyze(
         raise RowAccountingError(
             f"Internal error: {len(tickets.frame)} rows were read but {start} were analysed. Nothing was written."
         )
-    return Analysis(frame=tickets.frame, columns=tickets.columns, results=tuple(results),
-                    source_name=tickets.source_name)
+    return Analysis(
+        frame=tickets.frame, columns=tickets.columns, results=tuple(results), source_name=tickets.source_name
+    )

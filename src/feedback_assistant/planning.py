@@ -180,9 +180,7 @@ class _Placer:
             if (part := sorted(r for r in rows if (self.by_row[r].section or "") == sec))
         ]
 
-    def add(
-        self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows_of: dict[int, list[int]]
-    ) -> None:
+    def add(self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows_of: dict[int, list[int]]) -> None:
         """Plan groups of ``kind`` for the members of ``sources``."""
         self._add(kind, prefix, focus, sources, [r for s in sources for r in rows_of[s.group_id]])
 
@@ -241,9 +239,7 @@ def move_in_plan(plan: Plan, response: Response, name: str) -> Plan:
     """
     names = [pg.name for pg in plan.groups]
     if name not in names:
-        raise NotFoundError(
-            f"There is no group called '{name}' in tomorrow's plan. Groups are: {', '.join(names)}."
-        )
+        raise NotFoundError(f"There is no group called '{name}' in tomorrow's plan. Groups are: {', '.join(names)}.")
     if not any(response.row in pg.rows for pg in plan.groups):
         raise NotFoundError(f"{student_name(response)} is not in tomorrow's plan for this question.")
     out = []

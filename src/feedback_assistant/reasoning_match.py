@@ -96,8 +96,10 @@ def reasoning_vectors(texts: list[str], embeddings: np.ndarray, text_weight: flo
     blocks = [sp.csr_matrix(emb * np.sqrt(1.0 - text_weight))]
     cleaned = [" ".join(for_analysis(t).lower().split()) for t in texts]
     if text_weight > 0 and any(cleaned):
-        for kwargs in ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"},
-                       {"analyzer": "char_wb", "ngram_range": (2, 4)}):
+        for kwargs in (
+            {"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"},
+            {"analyzer": "char_wb", "ngram_range": (2, 4)},
+        ):
             try:
                 tf = TfidfVectorizer(sublinear_tf=True, **kwargs).fit_transform(cleaned)
             except ValueError:  # empty vocabulary (e.g. only punctuation)
@@ -140,8 +142,15 @@ def _neighbours(x: sp.csr_matrix, k: int, dense_cols: int, rows: np.ndarray | No
     return out
 
 
-def _evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labels: np.ndarray,
-              k: int = 5, text_weight: float = 0.5, stated_only: bool = False) -> Evidence:
+def _evidence(
+    texts: list[str],
+    embeddings: np.ndarray,
+    answers: list[str],
+    labels: np.ndarray,
+    k: int = 5,
+    text_weight: float = 0.5,
+    stated_only: bool = False,
+) -> Evidence:
     """The evidence ``reassign_across_answers`` decides on.
 
     Args and shapes as in ``reassign_across_answers``; with ``stated_only`` the neighbour votes are computed
@@ -157,23 +166,31 @@ def _evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labe
     part = np.full(n, -1, dtype=int)
     part[grouped] = [pindex[keys[i]] for i in grouped]
     psize = np.bincount(part[grouped], minlength=len(partitions))
-    ev = Evidence(own_share=np.ones(n), partition=part, partition_size=psize, partitions=partitions,
-                  stated=np.full(n, -1, dtype=int), stated_share=np.zeros(n), stated_margin=np.full(n, -np.inf),
-                  stated_label=labels.copy())
+    ev = Evidence(
+        own_share=np.ones(n),
+        partition=part,
+        partition_size=psize,
+        partitions=partitions,
+        stated=np.full(n, -1, dtype=int),
+        stated_share=np.zeros(n),
+        stated_margin=np.full(n, -np.inf),
+        stated_label=labels.copy(),
+    )
     if len(partitions) < 2 or len(grouped) < 2:
         return ev
     x = reasoning_vectors([texts[i] for i in grouped], np.asarray(embeddings)[grouped], text_weight)
     gpart = part[grouped]
     glab = labels[grouped]
     # centroid sums per answer, and each row's cosine to every answer's centroid (self left out of its own)
-    ind = sp.csr_matrix((np.ones(len(grouped)), (gpart, np.arange(len(grouped)))),
-                        shape=(len(partitions), len(grouped)))
-    sums = ind @ x                                            # (p, D) sparse
-    dots = np.asarray((x @ sums.T).todense())                 # (m, p): x_i . sum_P
+    ind = sp.csr_matrix(
+        (np.ones(len(grouped)), (gpart, np.arange(len(grouped)))), shape=(len(partitions), len(grouped))
+    )
+    sums = ind @ x  # (p, D) sparse
+    dots = np.asarray((x @ sums.T).todense())  # (m, p): x_i . sum_P
     sq = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()  # |sum_P|^2
     rows = np.arange(len(grouped))
-    own_dot = dots[rows, gpart] - 1.0                         # leave self out (rows are unit length)
-    own_sq = sq[gpart] - 2.0 * (dots[rows, gpart]) + 1.0      # |sum - x_i|^2
+    own_dot = dots[rows, gpart] - 1.0  # leave self out (rows are unit length)
+    own_sq = sq[gpart] - 2.0 * (dots[rows, gpart]) + 1.0  # |sum - x_i|^2
     with np.errstate(divide="ignore", invalid="ignore"):
         cos = dots / np.sqrt(np.maximum(sq, 1e-12))[None, :]
         own_cos = np.where(psize[gpart] > 1, own_dot / np.sqrt(np.maximum(own_sq, 1e-12)), 0.0)
@@ -206,10 +223,19 @@ def _evidence(texts: list[str], embeddings: np.ndarray, answers: list[str], labe
     return ev
 
 
-def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: list[str],
-                            labels: np.ndarray, *, k: int = 5, text_weight: float = 0.5,
-                            min_stated_margin: float | None = 0.1, min_stated_vote: float = 0.2,
-                            min_target_size: int = 2, full_evidence_max: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+def reassign_across_answers(
+    texts: list[str],
+    embeddings: np.ndarray,
+    answers: list[str],
+    labels: np.ndarray,
+    *,
+    k: int = 5,
+    text_weight: float = 0.5,
+    min_stated_margin: float | None = 0.1,
+    min_stated_vote: float = 0.2,
+    min_target_size: int = 2,
+    full_evidence_max: int = 1000,
+) -> tuple[np.ndarray, np.ndarray]:
     """Move responses whose reasoning clearly matches another answer's group into that group.
 
     A response moves, decided from the input grouping at once, when its text states as its final answer
@@ -245,21 +271,27 @@ def reassign_across_answers(texts: list[str], embeddings: np.ndarray, answers: l
     labels = np.asarray(labels)
     n = len(labels)
     if not (len(texts) == len(answers) == n == len(np.asarray(embeddings))):
-        raise ValueError(f"reassign_across_answers needs one row per response: got {len(texts)} texts, "
-                         f"{len(np.asarray(embeddings))} embeddings, {len(answers)} answers and {n} labels")
+        raise ValueError(
+            f"reassign_across_answers needs one row per response: got {len(texts)} texts, "
+            f"{len(np.asarray(embeddings))} embeddings, {len(answers)} answers and {n} labels"
+        )
     out = labels.copy()
     conf = np.where(labels == UNGROUPED, 0.0, 1.0)
     if n == 0:
         return out, conf
-    ev = _evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight,
-                   stated_only=n > full_evidence_max)
+    ev = _evidence(texts, embeddings, answers, labels, k=k, text_weight=text_weight, stated_only=n > full_evidence_max)
     grouped = labels != UNGROUPED
     conf[grouped] = ev.own_share[grouped]
     if min_stated_margin is not None:
         has_said = ev.stated >= 0
         size = np.where(has_said, ev.partition_size[np.maximum(ev.stated, 0)], 0)
-        move = (grouped & has_said & (ev.stated_margin >= min_stated_margin)
-                & (ev.stated_share >= min_stated_vote) & (size >= min_target_size))
+        move = (
+            grouped
+            & has_said
+            & (ev.stated_margin >= min_stated_margin)
+            & (ev.stated_share >= min_stated_vote)
+            & (size >= min_target_size)
+        )
         out[move] = ev.stated_label[move]
         conf[move] = (1.0 + ev.stated_share[move]) / 2.0
     return out, conf

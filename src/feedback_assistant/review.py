@@ -146,9 +146,7 @@ def _rebuild(
             groups.append(
                 o
                 if o.rows == f.rows
-                else replace(
-                    o, rows=f.rows, representatives=f.representatives, answer=f.answer, terms=f.terms
-                )
+                else replace(o, rows=f.rows, representatives=f.representatives, answer=f.answer, terms=f.terms)
             )
         else:
             groups.append(f)
@@ -169,9 +167,7 @@ def _rebuild(
     ]
     if UNGROUPED in labels:
         stems.append(old_stems.get(UNGROUPED) or stages_of(result).drafter.check_in(result.question))
-    updated = replace(
-        result, stems=tuple(stems), confidence=result.confidence if confidence is None else confidence
-    )
+    updated = replace(result, stems=tuple(stems), confidence=result.confidence if confidence is None else confidence)
     return _replan(updated, groups=tuple(groups), labels=labels)
 
 
@@ -191,9 +187,7 @@ def rename_group(result: QuestionResult, group_id: int, label: str) -> QuestionR
     if not label:
         raise EditError("A group name cannot be empty. Type a short name, e.g. 'added tops and bottoms'.")
     if any(o.label == label for o in result.groups if o.group_id != group_id):
-        raise EditError(
-            f"Another group is already called '{label}'. Choose a different name, or merge the groups."
-        )
+        raise EditError(f"Another group is already called '{label}'. Choose a different name, or merge the groups.")
     groups = tuple(replace(o, label=label) if o.group_id == group_id else o for o in result.groups)
     old = g.label
     plan_groups = []
@@ -335,8 +329,7 @@ def split_group(result: QuestionResult, group_id: int, n: int = 2) -> QuestionRe
     sizes = np.bincount(parts, minlength=n)
     if np.count_nonzero(sizes) < 2:
         raise EditError(
-            f"The responses in '{g.label}' are too alike to split automatically. "
-            "Move students one by one instead."
+            f"The responses in '{g.label}' are too alike to split automatically. Move students one by one instead."
         )
     order = sorted(
         range(n),
@@ -486,17 +479,14 @@ def feedback_for(result: QuestionResult, row: int, approved_only: bool = False) 
     return fb.text or None
 
 
-def student_feedback(
-    result: QuestionResult, approved_only: bool = False
-) -> list[tuple[Response, str | None]]:
+def student_feedback(result: QuestionResult, approved_only: bool = False) -> list[tuple[Response, str | None]]:
     """``feedback_for`` of every student, in response order: (response, text or None).
 
     By default drafts count, so the teacher sees the full draft; with ``approved_only=True`` only approved
     text is given (None otherwise).
     """
     return [
-        (fb.response, (fb.text or None) if fb.approved or not approved_only else None)
-        for fb in feedback_rows(result)
+        (fb.response, (fb.text or None) if fb.approved or not approved_only else None) for fb in feedback_rows(result)
     ]
 
 

@@ -29,9 +29,7 @@ def _id() -> sa.Column:
 
 
 def _fk(name: str, target: str, nullable: bool = False) -> sa.Column:
-    return sa.Column(
-        name, sa.Integer, sa.ForeignKey(f"{target}.id", ondelete="CASCADE"), nullable=nullable, index=True
-    )
+    return sa.Column(name, sa.Integer, sa.ForeignKey(f"{target}.id", ondelete="CASCADE"), nullable=nullable, index=True)
 
 
 def _owner() -> sa.Column:
@@ -141,9 +139,7 @@ groups = sa.Table(
     sa.Column("terms", sa.JSON, nullable=False),
     sa.Column("centroid", sa.LargeBinary, nullable=True),
     sa.Column("carried_over", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0003
-    sa.UniqueConstraint(
-        "ticket_question_id", "group_id", name="uq_response_groups_ticket_question_id_group_id"
-    ),
+    sa.UniqueConstraint("ticket_question_id", "group_id", name="uq_response_groups_ticket_question_id_group_id"),
 )
 
 stems = sa.Table(
@@ -160,9 +156,7 @@ stems = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("from_library", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.UniqueConstraint(
-        "ticket_question_id", "group_id", name="uq_feedback_stems_ticket_question_id_group_id"
-    ),
+    sa.UniqueConstraint("ticket_question_id", "group_id", name="uq_feedback_stems_ticket_question_id_group_id"),
 )
 
 plans = sa.Table(

@@ -77,6 +77,4 @@ def store():
 
     Keyed on the data folder, so tests that each use their own folder get their own store.
     """
-    return _store_for(
-        os.environ.get("FEEDBACK_ASSISTANT_HOME", ""), os.environ.get("FEEDBACK_ASSISTANT_DB", "")
-    )
+    return _store_for(os.environ.get("FEEDBACK_ASSISTANT_HOME", ""), os.environ.get("FEEDBACK_ASSISTANT_DB", ""))

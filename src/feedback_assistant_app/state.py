@@ -236,8 +236,7 @@ def _save(ws: Workspace, qi: int | None = None) -> None:
         ws.save_problem = f"Your edits are kept in this window, but saving them to your history failed: {exc}"
     except Exception as exc:  # noqa: BLE001 - the teacher's edits must survive a storage hiccup
         ws.save_problem = (
-            "Your edits are kept in this window, but saving them to your history failed "
-            f"({type(exc).__name__})."
+            f"Your edits are kept in this window, but saving them to your history failed ({type(exc).__name__})."
         )
 
 
@@ -322,8 +321,15 @@ def edit(qi: int, fn: Callable[..., QuestionResult], *args, keep: str | None = N
     return True
 
 
-def edit_text(qi: int, fn: Callable[..., QuestionResult], group_id: int, key: str, *, empty: str,
-              clean: Callable[[str], str] = str.strip) -> None:
+def edit_text(
+    qi: int,
+    fn: Callable[..., QuestionResult],
+    group_id: int,
+    key: str,
+    *,
+    empty: str,
+    clean: Callable[[str], str] = str.strip,
+) -> None:
     """Apply ``fn(result, group_id, text)`` with the text typed into widget ``key``.
 
     Empty text is refused: the teacher sees ``empty`` and the widget shows the previous text again.

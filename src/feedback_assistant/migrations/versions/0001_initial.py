@@ -91,9 +91,7 @@ def upgrade() -> None:
         sa.Column(
             "question_id",
             sa.Integer,
-            sa.ForeignKey(
-                "questions.id", ondelete="RESTRICT", name="fk_ticket_questions_question_id_questions"
-            ),
+            sa.ForeignKey("questions.id", ondelete="RESTRICT", name="fk_ticket_questions_question_id_questions"),
             nullable=False,
         ),
         sa.Column("position", sa.Integer, nullable=False),
@@ -136,9 +134,7 @@ def upgrade() -> None:
         sa.Column("terms", sa.JSON, nullable=False),
         sa.Column("centroid", sa.LargeBinary, nullable=True),
         _pk("response_groups"),
-        sa.UniqueConstraint(
-            "ticket_question_id", "group_id", name="uq_response_groups_ticket_question_id_group_id"
-        ),
+        sa.UniqueConstraint("ticket_question_id", "group_id", name="uq_response_groups_ticket_question_id_group_id"),
     )
     _index("response_groups", "ticket_question_id")
     op.create_table(
@@ -154,9 +150,7 @@ def upgrade() -> None:
         sa.Column("from_library", sa.Boolean, nullable=False),
         _now("updated_at"),
         _pk("feedback_stems"),
-        sa.UniqueConstraint(
-            "ticket_question_id", "group_id", name="uq_feedback_stems_ticket_question_id_group_id"
-        ),
+        sa.UniqueConstraint("ticket_question_id", "group_id", name="uq_feedback_stems_ticket_question_id_group_id"),
     )
     _index("feedback_stems", "ticket_question_id")
     op.create_table(
