@@ -82,8 +82,9 @@ def test_check_column_in_the_exports(result):
     import pandas as pd
 
     frame = pd.DataFrame({"Name": [f"S{i}" for i in range(len(CLASS))], "Response": [t for _, t in CLASS]})
-    analysis = Analysis(frame=frame, columns=ColumnMap(response="Response", student="Name"),
-                        results=(approve_stem(result, 0),))
+    analysis = Analysis(
+        frame=frame, columns=ColumnMap(response="Response", student="Name"), results=(approve_stem(result, 0),)
+    )
     out = responses_frame(analysis)
     assert list(out["check"]) == [0, 0, 0, 0, 1, 0, 0, 0, 0]
     drafts = feedback_drafts_frame(analysis)
@@ -102,3 +103,49 @@ def test_signals_and_rule(result):
     off = fit.flags_from(s, -np.inf, -np.inf, 0.0, 2.0, 2.0, False)
     assert not off.any()
     assert CHECK_TEXT.count("{own_words}") == 1
+
+
+def _signals(n: int, score: list[float], dont_know: set[int] = frozenset()) -> fit.FitSignals:
+    """Signals of a class of ``n`` on-target students whose ``check_score`` is ``score`` (via ``other_share``)."""
+    zeros = np.zeros(n)
+    return fit.FitSignals(
+        on_target=np.ones(n, dtype=bool),
+        misconception=np.zeros(n, dtype=bool),
+        states_other=np.zeros(n, dtype=bool),
+        dont_know=np.array([i in dont_know for i in range(n)]),
+        margin=zeros,
+        reasoning_margin=zeros,
+        other_share=np.array(score, dtype=float),
+        confidence=np.full(n, 0.9),
+    )
+
+
+def test_cap_keeps_the_most_misplaced_and_every_dont_know():
+    n = 20  # cap 0.15 -> at most 3 of 20
+    score = [0.1 * (i % 10) for i in range(n)]
+    s = _signals(n, score, dont_know={0})
+    everyone = np.ones(n, dtype=bool)
+    capped = fit.cap_flags(everyone, s, 0.15)
+    assert capped.sum() == 3 and capped[0]  # the student who said "I don't know" always stays
+    assert list(np.flatnonzero(capped)) == [0, 9, 19]  # then the highest scores (ties: the earlier row)
+    few = np.zeros(n, dtype=bool)
+    few[[3, 4]] = True
+    assert list(fit.cap_flags(few, s, 0.15)) == list(few)  # under the cap nothing changes
+    assert fit.cap_flags(everyone, _signals(n, score, dont_know=set(range(5))), 0.15).sum() == 5
+
+
+def test_a_clean_class_is_barely_flagged_and_a_decision_brings_up_no_new_flag():
+    # two right-answer-wrong-reason students in a class of 10: the cap (15 %, one student) keeps the worse one
+    rows = [*CLASS, (0, "1/2 i added the tops and the bottoms, 1 plus 1 and 3 plus 6")]
+    responses = [
+        Response(row=i, source_row=i, student=f"S{i}", question=QUESTION, text=t) for i, (_, t) in enumerate(rows)
+    ]
+    r = assemble(QUESTION, responses, [g for g, _ in rows], [0.9] * len(rows), vectors([t for _, t in rows]), key="1/2")
+    s = fit.fit_signals(r)
+    uncapped = fit.flags_from(s)
+    assert uncapped[4] and uncapped[9]  # the rule alone flags both
+    flags = fit.check_flags(r)
+    assert sum(flags) == 1 and (flags[4] or flags[9])
+    kept = 4 if flags[4] else 9
+    after = fit.check_flags(confirm_response(r, kept))
+    assert not any(after)  # confirming the flagged student does not flag the other one instead
