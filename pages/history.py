@@ -54,6 +54,14 @@ def _set_teacher() -> None:
         st.session_state.pop(key, None)
 
 
+def _start_at(key: str, options: list) -> str:
+    """The box's key, its value set to the first option when it holds none of these (after a new name):
+    ``init_widget`` sends that value to the browser, which would otherwise keep showing the old teacher's."""
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    return state.init_widget(key, options[0])
+
+
 def _reopen(store) -> None:
     st.subheader("Reopen a past day")
     tickets = store.list_tickets()
@@ -76,7 +84,7 @@ def _reopen(store) -> None:
     pick = c1.selectbox(
         "Exit ticket",
         list(by_id),
-        key="hi_pick",
+        key=_start_at("hi_pick", list(by_id)),
         format_func=lambda i: f"{by_id[i].date} · {by_id[i].section} · {by_id[i].source_name}",
     )
     t = by_id[pick]
@@ -139,7 +147,7 @@ def _forget_class(store) -> None:
         "classes from this computer, with library wording that quotes its students. This cannot be undone."
     )
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    section = c1.selectbox("Class", sections, key="hi_forget_pick")
+    section = c1.selectbox("Class", sections, key=_start_at("hi_forget_pick", sections))
     if c2.button("Forget this class…", key="hi_forget"):
         st.session_state["hi_confirm"] = section
     if st.session_state.get("hi_confirm") == section:
