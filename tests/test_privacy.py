@@ -15,17 +15,16 @@ from conftest import DATASETS, SAMPLES
 
 from feedback_assistant import pipeline
 from feedback_assistant.feedback import _PATTERNS, ANSWER, CHECK_IN_TEXT, CHECK_TEXT, OWN_WORDS, draft_text
-from feedback_assistant.labelling import tokens
 from feedback_assistant.records import APPROVED, Analysis
 from feedback_assistant.review import feedback_rows
+from feedback_assistant.text import SPAN_WORDS, word_spans
 
-SPAN = 4
+SPAN = SPAN_WORDS
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*") if p.suffix in {".csv", ".xlsx"})
 
 
-def spans(text: str, n: int = SPAN) -> set[tuple[str, ...]]:
-    words = tokens(text)
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+def spans(text: str) -> set[tuple[str, ...]]:
+    return word_spans(text, SPAN)  # the product's own check (memory stems use it too), not a copy
 
 
 def foreign_spans(analysis: Analysis) -> list[tuple[str, str]]:

@@ -215,3 +215,64 @@ def test_analyze_no_save_uses_memory_but_never_creates_a_history(tmp_path, db, f
     assert _teach(tmp_path, db, embedder=fake_embedder) == 0
     assert _analyze(tmp_path, db, tmp_path / "o2", "--no-save", embedder=fake_embedder) == 0
     assert pd.read_csv(tmp_path / "o2" / "groups.csv")["carried_over"].any()
+
+
+def test_teaching_the_feedback_column_never_sends_a_period_1_students_words_to_period_2(
+    tmp_path, db, fake_embedder, capsys
+):
+    """README's round trip with ``--stem-col feedback``: the feedback column holds each student's filled feedback
+    (which quotes them); what is kept is the template, or nothing, never a Period 1 student's words."""
+    from feedback_assistant.text import shared_span
+
+    p1 = _write(tmp_path / "p1.csv", TOPS[:4] + COMMON[:4])
+    args = ["--response-col", "Response", "--question-col", "Question", "--teacher", "Ms A", "--db", db]
+    out1 = tmp_path / "o1"
+    assert (
+        cli.main(["analyze", str(p1), "--out", str(out1), "--student-col", "Student", *args], embedder=fake_embedder)
+        == 0
+    )
+    responses = pd.read_csv(out1 / "responses.csv", keep_default_na=False)
+    assert responses["feedback"].str.contains("“").any()  # the filled feedback quotes its student
+    teach = ["teach", str(out1 / "responses.csv"), "--group-col", "group_label", "--stem-col", "feedback", *args]
+    assert cli.main(teach, embedder=fake_embedder) == 0
+    capsys.readouterr()
+    assert _analyze(tmp_path, db, tmp_path / "o2", embedder=fake_embedder) == 0
+    p2 = pd.read_csv(tmp_path / "o2" / "responses.csv", keep_default_na=False)
+    assert p2["feedback"].str.strip().ne("").any()
+    leaks = [
+        (fb, words)
+        for fb, own in zip(p2["feedback"], p2["Response"], strict=True)
+        for words in TOPS[:4] + COMMON[:4]
+        if (span := shared_span(fb, words)) and not shared_span(span, own)
+    ]
+    assert leaks == []
+    groups = pd.read_csv(tmp_path / "o2" / "groups.csv", keep_default_na=False)
+    assert groups["carried_over"].any()  # the names still carried over
+
+
+def test_a_stem_quoting_a_student_is_templated_or_dropped_with_a_notice(tmp_path, db, fake_embedder, capsys):
+    """A stem that is one member's filled feedback goes back to its template; a stem quoting a classmate in
+    other words is dropped (name and status kept) and the teacher is told which group, in one line."""
+    from feedback_assistant.storage import Store
+    from feedback_assistant.storage_memory import MemoryStore
+
+    quoted = f"Compare with “{COMMON[1]}” — is that right?"  # a classmate in another group
+    texts = TOPS[:4] + COMMON[:4]
+    path = _write(
+        tmp_path / "p1.csv",
+        texts,
+        groups=["tops"] * 4 + ["common"] * 4,
+        Status=["misconception"] * 4 + ["on target"] * 4,
+        Stem=[quoted] * 4 + [f"You wrote “{COMMON[0]}” — good."] * 4,
+    )
+    argv = ["teach", str(path), "--response-col", "Response", "--question-col", "Question", "--group-col", "Group"]
+    argv += ["--status-col", "Status", "--stem-col", "Stem", "--teacher", "Ms A", "--db", db]
+    assert cli.main(argv, embedder=fake_embedder) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'tops'" in err and "'common'" not in err
+    with Store(db, teacher="Ms A") as store:
+        memory = MemoryStore(store).load("Ms A", QUESTION)
+    assert memory is not None
+    stems = {g.label: (g.status, g.stem) for g in memory.groups}
+    assert stems["tops"] == ("misconception", "")
+    assert stems["common"] == ("on target", "You wrote “{own_words}” — good.")

@@ -122,7 +122,9 @@ def teach_command(args, *, embedder=None) -> int:
                 stem = _most_common(stem_of[(question, label)])
                 if status or stem:
                     groups.append(TaughtGroup(label, status or "unclear", stem, False))
-            memory.record(teacher, question, section, date, examples, groups)
+            notice = memory.record(teacher, question, section, date, examples, groups).notice
+            if notice:
+                print(notice, file=sys.stderr)
     n_groups = len({(r.question, label) for r, label in labelled})
     n_questions = len({r.question for r, _ in labelled})
     print(

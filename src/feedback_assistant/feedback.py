@@ -33,9 +33,9 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 
-from .labelling import DONT_KNOW_LABEL, display_text, tokens
-from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group, StemKind
-from .text import for_analysis
+from .labelling import DONT_KNOW_LABEL, display_text, response_answer, tokens
+from .records import DRAFT, MISCONCEPTION, ON_TARGET, UNGROUPED, FeedbackStem, Group, Response, StemKind
+from .text import for_analysis, shared_span
 
 # Stem kinds under their short names (``StemKind`` in records.py is the one definition).
 MISCONCEPTION_KIND = StemKind.MISCONCEPTION
@@ -306,6 +306,54 @@ def fill(template: str, text: str, answer: str | None, around: str = "") -> str:
         else:  # nothing written: "You wrote “{own_words}”" becomes "You wrote your answer" -> say it plainly
             out = _QUOTED_OWN_WORDS.sub(NO_ANSWER, out)
     return out
+
+
+_QUOTED = re.compile(r"[“\"]([^“”\"]+)[”\"]")
+
+
+def _contains(words: list[str], part: list[str]) -> bool:
+    n = len(part)
+    return n > 0 and any(words[i : i + n] == part for i in range(len(words) - n + 1))
+
+
+def as_template(stem: str, texts: Sequence[str], members: Sequence[tuple[str, str | None]] = ()) -> str | None:
+    """A stem fit to keep for later classes: it may carry no run of words of any response of its class.
+
+    A stem that is one student's filled feedback (``fill``: "You wrote “<their words>” ... <their answer>") is
+    turned back into its template: a quoted run of a member's own words becomes ``{own_words}`` and that member's
+    answer ``{answer}``.
+
+    Args:
+        stem: the stem as the teacher left it (or as a file gave it).
+        texts: every response of the class it was taught from.
+        members: (response, answer) of the group's members, whose words may be turned back into placeholders.
+
+    Returns:
+        the stem unchanged when it shares no ``text.SPAN_WORDS``-word run with any response; else the template,
+        when one is found that shares none; else None (the stem must not be kept).
+    """
+    texts = [x for x in texts if x and x.strip()]
+
+    def clean(s: str) -> bool:
+        return not any(shared_span(s, x) for x in texts)
+
+    if clean(stem):
+        return stem
+    for text, answer in members:
+        own = tokens(text)
+
+        def placeholder(m: re.Match, own: list[str] = own) -> str:
+            return f"“{OWN_WORDS}”" if _contains(own, tokens(m.group(1))) else m.group(0)
+
+        candidate = _QUOTED.sub(placeholder, stem)
+        if candidate == stem:
+            continue
+        ans = response_answer(Response(0, 0, "", "", text, answer))
+        if ans:
+            candidate = re.sub(rf"(?<![\w/.]){re.escape(ans)}(?![\w/]|\.\d)", ANSWER, candidate)
+        if clean(candidate):
+            return candidate
+    return None
 
 
 def draft_stem(group: Group, key: str | None = None) -> FeedbackStem:

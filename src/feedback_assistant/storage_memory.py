@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from . import storage_schema as t
+from .feedback import as_template
 from .memory import QuestionMemory, TaughtClass, TaughtGroup, question_key
 from .records import APPROVED, UNGROUPED, QuestionResult
 from .storage_codec import blob, normalise_date, unblob
@@ -41,6 +42,44 @@ class Example:
     answer: str | None
     vector: np.ndarray
     label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What ``MemoryStore.record`` kept: the number of examples, and the groups whose stem was not kept because
+    it carried a student's words (``dropped``; the group's name and status were kept)."""
+
+    examples: int
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def notice(self) -> str | None:
+        """One line for the teacher when a stem was not kept, else None."""
+        if not self.dropped:
+            return None
+        names = ", ".join(f"'{d}'" for d in self.dropped)
+        return (
+            f"The feedback of group(s) {names} was not kept for your next classes: it quotes a student's words. "
+            "The group names and statuses were kept; write the feedback with {own_words} and {answer} where a "
+            "student's own words and answer go."
+        )
+
+
+def safe_groups(examples: Sequence[Example], groups: Sequence[TaughtGroup]) -> tuple[list[TaughtGroup], list[str]]:
+    """The groups with stems fit to keep (``feedback.as_template``), and the labels whose stem had to be dropped."""
+    texts = [e.text for e in examples]
+    kept, dropped = [], []
+    for g in groups:
+        stem = (
+            as_template(g.stem, texts, [(e.text, e.answer) for e in examples if e.label == g.label]) if g.stem else ""
+        )
+        if stem is None:
+            dropped.append(g.label)
+            g = TaughtGroup(g.label, g.status, "", False)
+        elif stem != g.stem:
+            g = TaughtGroup(g.label, g.status, stem, g.stem_approved)
+        kept.append(g)
+    return kept, dropped
 
 
 def examples_from_result(result: QuestionResult) -> tuple[list[Example], list[TaughtGroup]]:
@@ -110,7 +149,7 @@ class MemoryStore:
         groups: Sequence[TaughtGroup] = (),
         *,
         keep_taught: bool = False,
-    ) -> int:
+    ) -> Recorded:
         """Keep one class's labelled examples of a question, replacing what that class left before.
 
         Args:
@@ -123,13 +162,18 @@ class MemoryStore:
             keep_taught: keep the status and stem already taught for a label (``teach`` from a file, which knows
                 names only) instead of replacing them with ``groups``.
 
+        A stem that carries a run of words of any of the class's responses is never kept as it is: it is turned
+        back into a template (``feedback.as_template``) or dropped (``Recorded.dropped``), so a later class is
+        never sent these students' words.
+
         Returns:
-            the number of examples kept.
+            the number of examples kept and the groups whose stem was dropped.
         """
         key = question_key(question)
         if not key:  # a file with one unnamed question: nothing to match the next class by
-            return 0
+            return Recorded(0)
         date = normalise_date(date)  # the form ``forget --date`` matches
+        groups, dropped = safe_groups(examples, groups)
         given = {g.label: g for g in groups}
         with self.store.engine.begin() as conn:
             section_id = self._section_id(conn, teacher, section or "")
@@ -168,7 +212,7 @@ class MemoryStore:
                     ],
                 )
             self._prune(conn, teacher, key)
-        return len(examples)
+        return Recorded(len(examples), tuple(dropped))
 
     def _upsert_group(self, conn, teacher: str, key: str, group: TaughtGroup, replace: bool) -> int:
         mg = t.memory_groups
@@ -199,7 +243,7 @@ class MemoryStore:
             )
         )
 
-    def record_result(self, teacher: str, section: str, date: str, result: QuestionResult) -> int:
+    def record_result(self, teacher: str, section: str, date: str, result: QuestionResult) -> Recorded:
         """Keep a question's current grouping (after a teacher's action) as that class's examples."""
         examples, groups = examples_from_result(result)
         return self.record(teacher, result.question, section, date, examples, groups)

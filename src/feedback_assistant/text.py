@@ -140,6 +140,29 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+SPAN_WORDS = 4
+"""A run of this many words of one student's response is theirs: it may reach nobody else (privacy checks)."""
+
+
+def word_spans(text: str, n: int = SPAN_WORDS) -> set[tuple[str, ...]]:
+    """Every run of ``n`` consecutive tokens (``tokens``) of a text."""
+    words = tokens(text)
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def shared_span(a: str, b: str, n: int = SPAN_WORDS) -> str | None:
+    """A run of ``n`` words found in both texts (the first in ``a``), or None when they share none.
+
+    The one check of "does this text carry that student's words": memory stems, the privacy tests.
+    """
+    words = tokens(a)
+    other = word_spans(b, n)
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in other:
+            return " ".join(words[i : i + n])
+    return None
+
+
 def join_tokens(toks: Sequence[str]) -> str:
     """Tokens back into text: words with spaces, overlapping bigrams of a no-space script glued together
     ("分母 母相" -> "分母相")."""

@@ -297,7 +297,9 @@ def _remember(ws: Workspace, qi: int, old: QuestionResult, new: QuestionResult) 
         for name, part in split_by_section(ws.analysis, ws.details.get("section")).items():
             result = next((r for r in part.results if r.question == new.question), None)
             if result is not None:
-                source.store.record_result(source.teacher, name, date, result)
+                notice = source.store.record_result(source.teacher, name, date, result).notice
+                if notice:
+                    flash("warning", notice)
     except Exception as exc:  # noqa: BLE001 - the teacher's edits must survive a storage hiccup
         ws.save_problem = (
             f"Your edits are kept in this window, but keeping them for your next classes failed ({type(exc).__name__})."
