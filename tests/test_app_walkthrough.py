@@ -33,3 +33,32 @@ def test_after_a_new_name_the_history_boxes_show_and_open_that_teachers_classes(
     at.button(key="hi_open").click().run()
     assert not at.exception
     assert work(at).details["section"] == "Period 5"
+
+
+def test_the_apps_handout_is_titled_with_the_class_name_and_date_typed_on_upload(monkeypatch):
+    import datetime as dt
+
+    from feedback_assistant_app import downloads, resources
+
+    monkeypatch.setattr(resources, "embedder", FakeEmbedder)
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms Test")
+    data = b"Student,Question,Response\nAva,Which is larger: 3/8 or 3/5?,3/5 because fifths are bigger\n"
+    data += b"Ben,Which is larger: 3/8 or 3/5?,3/8 because 8 is bigger\nCy,Which is larger: 3/8 or 3/5?,3/5\n"
+    at = open_app()
+    at.file_uploader(key="fa_uploader").set_value(("ticket15.csv", data, "text/csv")).run()
+    at.text_input(key="up:details:section").input("Period 1")
+    at.date_input(key="up:details:date").set_value(dt.date(2026, 11, 29))
+    at.button(key="up_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    html = downloads.handout(work(at))
+    assert "<h1>Period 1 — 2026-11-29</h1>" in html and "ticket15 —" not in html
+
+
+def test_the_clis_handout_is_titled_with_section_and_date(tmp_path, fake_embedder):
+    from feedback_assistant import cli
+
+    out = tmp_path / "o"
+    args = ["analyze", str(SAMPLES / "grade5_fractions.csv"), "--out", str(out), "--section", "Period 1"]
+    assert cli.main([*args, "--date", "2026-11-29", "--teacher", "Ms K"], embedder=fake_embedder) == 0
+    [handout] = out.glob("*handout*.html")
+    assert "<h1>Period 1 — 2026-11-29</h1>" in handout.read_text(encoding="utf-8")

@@ -25,8 +25,16 @@ def file_name(ws: Workspace, what: str, suffix: str) -> str:
 
 
 def handout(ws: Workspace) -> str:
-    """The printable handout for the current state of the work."""
-    return ws.remember("handout", lambda: export.handout_html(saved_analysis(ws)))
+    """The printable handout for the current state of the work, titled with the class name and date the
+    teacher gave on Upload (or that the history saved it under)."""
+    return ws.remember(
+        "handout",
+        lambda: export.handout_html(
+            saved_analysis(ws),
+            class_name=ws.details.get("section") or None,
+            date=ws.details.get("date") or None,
+        ),
+    )
 
 
 def feedback_csv(ws: Workspace) -> bytes:
