@@ -84,23 +84,41 @@ def test_examples_hide_names_from_other_teachers(two_sections):
     assert {e.section for e in examples} == {"Period 1", "Period 3"}  # spread over classes
     for e in examples:
         if e.section == "Period 1":
-            assert e.student.startswith("rTops Student")  # her own class: real names
-        else:
-            assert PSEUDONYM.fullmatch(e.student)
-        assert e.text and str(e) == f"{e.student} ({e.section}, {e.date}): {e.text}"
+            assert e.student.startswith("rTops Student")  # her own class: real names and words
+            assert e.text and str(e) == f"{e.student} ({e.section}, {e.date}): {e.text}"
+        else:  # Mr. Lee's class: the group only, never his students' words
+            assert (e.student, e.text, e.students) == ("", "", 3)
+            assert str(e) == f"{e.section}, {e.date}: 3 student(s); feedback: (none approved)"
     anonymous = compare(two_sections.as_teacher("Someone else"), question=QUESTION)
-    shown = {e.student for exs in anonymous.examples.values() for e in exs}
-    assert all(PSEUDONYM.fullmatch(x) for x in shown)
+    assert all(not e.student and not e.text for exs in anonymous.examples.values() for e in exs)
+    records = two_sections.as_teacher("Someone else").group_records(question=QUESTION)
+    assert all(not r.representatives for r in records)
+    assert all(text == "" and PSEUDONYM.fullmatch(who) for r in records for who, text in r.members.values())
     lee = two_sections.pseudonym("Mr. Lee", "Period 3", "lTops Student 0")
     assert lee == two_sections.pseudonym("Mr. Lee", "Period 3", "lTops Student 0")  # stable
     assert lee != two_sections.pseudonym("Mr. Lee", "Period 1", "lTops Student 0")
-    assert lee in {e.student for e in anonymous.examples[TOPS]}
+    assert lee in {who for r in records for who, _ in r.members.values()}
+
+
+def test_another_teachers_examples_carry_the_approved_stem_and_no_response(two_sections):
+    lee = two_sections.as_teacher("Mr. Lee")
+    [ticket] = [t.id for t in lee.list_tickets(section="Period 3")]
+    result = lee.load_analysis(ticket).results[0]
+    stem = "Draw both fractions: are the pieces the same size? You chose {answer}."
+    approved = dataclasses.replace(result.stems[0], text=stem, state=APPROVED)
+    lee.save_result(ticket, dataclasses.replace(result, stems=(approved, *result.stems[1:])), version=0)
+    seen = compare(two_sections.as_teacher("Ms. Rivera"), question=QUESTION)
+    his = [e for exs in seen.examples.values() for e in exs if e.section == "Period 3"]
+    assert his and all(e.text == "" and e.student == "" for e in his)
+    assert stem in {e.stem for e in his}
+    mine = [e for exs in seen.examples.values() for e in exs if e.section == "Period 1"]
+    assert mine and all(e.text for e in mine)  # her own class keeps its examples
 
 
 def test_a_roster_cannot_reverse_pseudonyms_without_the_stores_secret(two_sections, tmp_path):
     """Hashing every name of the roster the way the tool does, but without this store's secret, finds no one."""
     shown = {
-        e.student for exs in compare(two_sections.as_teacher("X"), question=QUESTION).examples.values() for e in exs
+        who for r in two_sections.as_teacher("X").group_records(question=QUESTION) for who, _ in r.members.values()
     }
     roster = [f"lTops Student {k}" for k in range(3)] + [f"rTops Student {k}" for k in range(6)]
     other_store = Store(str(tmp_path / "other.sqlite"))  # another secret
@@ -206,7 +224,7 @@ def _run(argv, capsys):
     return code, out.out, out.err
 
 
-def test_compare_command_prints_and_writes(two_sections, tmp_path, capsys):
+def test_compare_command_prints_and_writes(two_sections, tmp_path, capsys, monkeypatch):
     formula = make_analysis("Period 5", {"tops": 3}, prefix="f", blanks=0)
     r = formula.results[0]
     risky = tuple(dataclasses.replace(x, text=f"=1+2 is how I added ({x.row})") for x in r.responses)
@@ -214,6 +232,14 @@ def test_compare_command_prints_and_writes(two_sections, tmp_path, capsys):
     formula = dataclasses.replace(formula, results=(dataclasses.replace(r, responses=risky, groups=groups),))
     two_sections.save_analysis(formula, teacher="Ms. Park", date="2026-11-19")
     out = tmp_path / "plc"
+    code, stdout, err = _run(
+        ["compare", "--question", "1/2 + 1/4", "--db", two_sections.url, "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    examples = pd.read_csv(out / "examples.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(examples["student"]) == {""} and set(examples["response"]) == {""}  # the login owns none of these
+    assert examples["students"].astype(int).gt(0).all() and "approved_stem" in examples
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms. Park")  # her own class keeps its examples
     code, stdout, err = _run(
         ["compare", "--question", "1/2 + 1/4", "--db", two_sections.url, "--out", str(out)], capsys
     )
@@ -226,7 +252,8 @@ def test_compare_command_prints_and_writes(two_sections, tmp_path, capsys):
     html = (out / "heatmap.html").read_text()
     assert "Period 3" in html and TOPS in html
     examples = pd.read_csv(out / "examples.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    assert examples["student"].str.fullmatch(PSEUDONYM.pattern).all()  # the login owns none of these classes
+    others = examples[examples["section"] != "Period 5"]
+    assert len(others) and set(others["student"]) == {""} and set(others["response"]) == {""}
     assert not examples["response"].str.match(r"\s*[=+\-@]").any()  # a formula stays text in a spreadsheet
     assert (examples["response"].str.contains("=1+2", regex=False)).any()
 

@@ -120,12 +120,18 @@ def test_colleagues_classes_are_seen_only_pseudonymised_in_the_comparison(plc):
     assert len(seen_by_b.sections) == 2  # both teachers' "Period 3" (named apart by teacher)
     examples = [e for exs in seen_by_b.examples.values() for e in exs]
     theirs = [e for e in examples if a.teacher in e.section]
-    assert theirs and all(PSEUDONYM.fullmatch(e.student) for e in theirs)
-    assert all(e.student.startswith("bob-") for e in examples if a.teacher not in e.section)
+    assert theirs and all(e.student == "" and e.text == "" and e.students > 0 for e in theirs)  # no words
+    assert all(e.student.startswith("bob-") and e.text for e in examples if a.teacher not in e.section)
     assert not any("alice" in e.student for e in examples)
+    records = [r for r in b.group_records(question=QUESTION) if not r.own]
+    assert records and all(not r.representatives for r in records)
+    assert all(text == "" and PSEUDONYM.fullmatch(who) for r in records for who, text in r.members.values())
     with b.engine.begin() as conn:
         view_names = set(conn.execute(sa.text("SELECT student_key FROM plc_responses")).scalars())
         assert "student" not in conn.execute(sa.text("SELECT * FROM plc_responses LIMIT 1")).keys()
+        for view in ("plc_responses", "plc_groups"):  # no response text in any PLC view
+            columns = set(conn.execute(sa.text(f"SELECT * FROM {view} LIMIT 1")).keys())
+            assert not columns & {"text", "representatives", "student"}, view
     # The pseudonyms the server computes are the ones the tool computes with the PLC's secret.
     admin = Store(admin_url)
     expected = admin.pseudonym(a.teacher, "Period 3", "alice-Tops Student 0")

@@ -115,12 +115,14 @@ def _examples_frame(result):
                 "section": e.section,
                 "date": e.date,
                 "student": e.student,
-                "response": e.text,
+                "response": e.text,  # "" for another teacher's class: their students' words stay theirs
+                "students": e.students,
+                "approved_stem": e.stem,
             }
             for exs in result.examples.values()
             for e in exs
         ],
-        columns=["misconception", "section", "date", "student", "response"],
+        columns=["misconception", "section", "date", "student", "response", "students", "approved_stem"],
     )
 
 

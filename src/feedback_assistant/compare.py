@@ -2,8 +2,8 @@
 
 ``compare(store, question=...)`` reads every saved group of that question (or of every question tagged with
 the topic), aligns groups that are the same misconception across classes into one row, and returns the share
-of each section's students in each row (``prevalence``), the same by date (``trend``) and a few
-representative responses per row (``examples``).
+of each section's students in each row (``prevalence``), the same by date (``trend``) and a few examples per
+row (``examples``).
 
 Alignment, largest groups first: a group joins an existing row when its label is the same (case, spacing and
 punctuation aside; the misconception library carries approved labels from class to class, so
@@ -12,9 +12,11 @@ library-suggested groups share labels), else when the cosine of its centroid to 
 starts a new row. Two groups of the same ticket join one row only through the same label.
 
 Privacy: the store decides who is looking (the OS user, the app's teacher, or on a PLC server the database
-role: never a free-text viewer). Examples from that teacher's own classes name their students; other teachers'
-classes show the store's keyed pseudonyms ("Student K7Q2-M4XD-9PRA", see ``storage_records``). Prevalence and
-trend hold no names.
+role: never a free-text viewer). Examples from that teacher's own classes are representative responses with
+their students' names; another teacher's classes give only the group: its name, status, number of students and
+the stem its teacher approved - never a response's text (a student's words reach only their own teacher). Where
+other teachers' students are listed (``GroupRecord.members``) they carry the store's keyed pseudonyms
+("Student K7Q2-M4XD-9PRA", see ``storage_records``). Prevalence and trend hold no names.
 """
 
 from __future__ import annotations
@@ -59,15 +61,23 @@ class AlignedMisconception:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A representative response, with the student shown as the viewer may see them."""
+    """A representative response of the viewer's own class, with the student's name; or, for another teacher's
+    class, the group only: no student and no text, its number of students and its approved stem template
+    (a student's words reach only their own teacher)."""
 
     misconception: str
     section: str
     date: str
     student: str
     text: str
+    students: int = 1
+    stem: str = ""
 
     def __str__(self) -> str:
+        if not self.student:
+            return (
+                f"{self.section}, {self.date}: {self.students} student(s); feedback: {self.stem or '(none approved)'}"
+            )
         return f"{self.student} ({self.section}, {self.date}): {self.text}"
 
 
@@ -447,10 +457,18 @@ def _date_key(date: str) -> tuple:
 
 
 def _examples(name: str, groups: list[GroupRecord], names: dict[tuple[str, str], str], n: int) -> tuple[Example, ...]:
-    """Up to ``n`` representative responses, taking one section at a time so several classes are shown."""
+    """Up to ``n`` examples, taking one section at a time so several classes are shown: representative responses
+    of the viewer's own classes; for another teacher's class, its group (count and approved stem) without text."""
     queues: dict[str, list[Example]] = {}
     for g in sorted(groups, key=lambda g: -len(g.rows)):
         sec = names[(g.teacher, g.section)]
+        if not g.own:
+            queues.setdefault(sec, []).append(
+                Example(
+                    misconception=name, section=sec, date=g.date, student="", text="", students=len(g.rows), stem=g.stem
+                )
+            )
+            continue
         members = [g.members[r] for r in g.rows if r in g.members]
         reps = set(g.representatives)
         picked = [m for m in members if m[1] in reps] + [m for m in members if m[1] not in reps]

@@ -11,8 +11,9 @@ that each teacher's classes are theirs.
 - creates the pseudonymised views ``plc_ticket_questions``, ``plc_groups`` and ``plc_responses`` (owned by
   the administrator, so they see past row-level security) showing other teachers' classes with each student
   replaced by HMAC-SHA256(secret, owner, section, student), computed in SQL from the secret in ``settings``
-  (which teachers cannot read). ``storage_records.pseudonym`` turns the digest into the shown name, the same
-  one a SQLite history shows.
+  (which teachers cannot read). They carry group names, statuses, counts and approved stems, never a
+  response's text: a student's words reach only their own teacher. ``storage_records.pseudonym`` turns the
+  digest into the shown name, the same one a SQLite history shows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import secrets
 import sqlalchemy as sa
 
 from . import storage_schema as t
-from .records import UNGROUPED
+from .records import APPROVED, UNGROUPED
 from .storage_codec import unblob
 from .storage_records import GroupRecord, pseudonym
 
@@ -62,7 +63,7 @@ def _tq_query(question: str | None, topic: str | None):
     )
 
 
-def _records(tq, members: dict, groups: list, own: bool) -> list[GroupRecord]:
+def _records(tq, members: dict, groups: list, own: bool, stems: dict | None = None) -> list[GroupRecord]:
     base = dict(
         ticket_id=tq.ticket_id,
         teacher=tq.owner,
@@ -85,20 +86,22 @@ def _records(tq, members: dict, groups: list, own: bool) -> list[GroupRecord]:
             label=g.label,
             status=g.status,
             rows=tuple(g.rows),
-            representatives=tuple(g.representatives),
+            representatives=tuple(g.representatives) if own else (),
             centroid=unblob(g.centroid),
+            stem=(stems or {}).get(g.group_id, ""),
         )
         for g in groups
     ]
 
 
 def read_all(conn, question: str | None, topic: str | None, teacher: str, pseudonymise) -> list[GroupRecord]:
-    """Group records from the base tables: ``teacher``'s with names, the rest through ``pseudonymise``."""
+    """Group records from the base tables: ``teacher``'s with names and responses, the rest through
+    ``pseudonymise`` and without response text."""
     out = []
     for tq in conn.execute(_tq_query(question, topic)).all():
         own = tq.owner == teacher
         members = {
-            r.row: (r.student if own else pseudonymise(tq.owner, tq.section, r.student), r.text)
+            r.row: (r.student, r.text) if own else (pseudonymise(tq.owner, tq.section, r.student), "")
             for r in conn.execute(
                 sa.select(t.responses.c.row, t.responses.c.student, t.responses.c.text).where(
                     t.responses.c.ticket_question_id == tq.tq
@@ -108,7 +111,14 @@ def read_all(conn, question: str | None, topic: str | None, teacher: str, pseudo
         groups = conn.execute(
             sa.select(t.groups).where(t.groups.c.ticket_question_id == tq.tq).order_by(t.groups.c.position)
         ).all()
-        out += _records(tq, members, groups, own)
+        stems = dict(
+            conn.execute(
+                sa.select(t.stems.c.group_id, t.stems.c.text).where(
+                    t.stems.c.ticket_question_id == tq.tq, t.stems.c.state == str(APPROVED)
+                )
+            ).all()
+        )
+        out += _records(tq, members, groups, own, stems)
     return out
 
 
@@ -118,12 +128,11 @@ _v_tq = sa.table(
 )
 _v_groups = sa.table(
     "plc_groups",
-    *(sa.column(c) for c in ("ticket_question_id", "group_id", "position", "label", "status")),
+    *(sa.column(c) for c in ("ticket_question_id", "group_id", "position", "label", "status", "stem")),
     sa.column("rows", sa.JSON),
-    sa.column("representatives", sa.JSON),
     sa.column("centroid", sa.LargeBinary),
 )
-_v_resp = sa.table("plc_responses", *(sa.column(c) for c in ("ticket_question_id", "row", "student_key", "text")))
+_v_resp = sa.table("plc_responses", *(sa.column(c) for c in ("ticket_question_id", "row", "student_key")))
 
 
 def read_others(conn, question: str | None, topic: str | None) -> list[GroupRecord]:
@@ -133,11 +142,9 @@ def read_others(conn, question: str | None, topic: str | None) -> list[GroupReco
     out = []
     for tq in conn.execute(q).all():
         members = {
-            r.row: (pseudonym(r.student_key), r.text)
+            r.row: (pseudonym(r.student_key), "")
             for r in conn.execute(
-                sa.select(_v_resp.c.row, _v_resp.c.student_key, _v_resp.c.text).where(
-                    _v_resp.c.ticket_question_id == tq.tq
-                )
+                sa.select(_v_resp.c.row, _v_resp.c.student_key).where(_v_resp.c.ticket_question_id == tq.tq)
             )
         }
         groups = conn.execute(
@@ -146,13 +153,14 @@ def read_others(conn, question: str | None, topic: str | None) -> list[GroupReco
                 _v_groups.c.label,
                 _v_groups.c.status,
                 _v_groups.c.rows,
-                _v_groups.c.representatives,
                 _v_groups.c.centroid,
+                _v_groups.c.stem,
             )
             .where(_v_groups.c.ticket_question_id == tq.tq)
             .order_by(_v_groups.c.position)
         ).all()
-        out += _records(tq, members, groups, own=False)
+        stems = {g.group_id: g.stem or "" for g in groups}
+        out += _records(tq, members, groups, own=False, stems=stems)
     return out
 
 
@@ -186,12 +194,15 @@ def _views_sql(ipad: str, opad: str) -> list[str]:
            FROM ticket_questions tq JOIN tickets tk ON tk.id = tq.ticket_id
            JOIN sections s ON s.id = tk.section_id JOIN questions q ON q.id = tq.question_id
            WHERE tq.owner <> current_user""",
-        """CREATE VIEW plc_groups AS
-           SELECT g.ticket_question_id, g.group_id, g.position, g.label, g.status, g.rows, g.representatives,
-                  g.centroid
-           FROM response_groups g WHERE g.owner <> current_user""",
+        # no response text in any view: names, statuses, counts (rows) and the approved stem only
+        f"""CREATE VIEW plc_groups AS
+           SELECT g.ticket_question_id, g.group_id, g.position, g.label, g.status, g.rows, g.centroid,
+                  fs.text AS stem
+           FROM response_groups g LEFT JOIN feedback_stems fs ON fs.ticket_question_id = g.ticket_question_id
+                AND fs.group_id = g.group_id AND fs.state = '{APPROVED}'
+           WHERE g.owner <> current_user""",
         f"""CREATE VIEW plc_responses AS
-           SELECT r.ticket_question_id, r.row, {digest} AS student_key, r.text
+           SELECT r.ticket_question_id, r.row, {digest} AS student_key
            FROM responses r JOIN ticket_questions tq ON tq.id = r.ticket_question_id
            JOIN tickets tk ON tk.id = tq.ticket_id JOIN sections s ON s.id = tk.section_id
            WHERE r.owner <> current_user""",

@@ -77,6 +77,10 @@ class GroupRecord:
         n_responses: responses to that question on that ticket.
         members: row -> (student as the viewer may see them, response text).
         own: True when the class is the viewing teacher's (real names), False (pseudonyms) otherwise.
+        stem: the group's feedback stem when its teacher approved it (a template), else "".
+
+    Another teacher's class comes with no response text: its ``members`` hold ("<pseudonym>", "") and its
+    ``representatives`` are empty; only names, statuses, counts and approved stems cross between teachers.
     """
 
     ticket_id: int
@@ -94,6 +98,7 @@ class GroupRecord:
     n_responses: int
     members: dict = field(default_factory=dict)
     own: bool = False
+    stem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
