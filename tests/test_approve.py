@@ -48,7 +48,7 @@ def test_approve_writes_approved_rows_and_saves_them(analysed, capsys):
     drafts.loc[edited, ["state", "feedback"]] = ["approved", "See me at lunch, we'll draw it together."]
     drafts.to_csv(out / "feedback_drafts.csv", index=False)
     capsys.readouterr()
-    assert cli.main(["approve", str(out)]) == 0
+    assert cli.main(["approve", str(out), "--teacher", "Ms T"]) == 0
     said = capsys.readouterr().out
     assert "Approved feedback for" in said and "Saved the approvals of 1 question(s)" in said
     feedback = read(out / "feedback.csv")
@@ -100,6 +100,28 @@ def test_a_stale_saved_json_is_not_applied_to_another_ticket(analysed, fake_embe
     other = SAMPLES / "grade8_ela_google_forms.csv"
     assert cli.main(["analyze", str(other), "--out", str(out), "--no-save"], embedder=fake_embedder) == 0
     capsys.readouterr()
-    assert cli.main(["approve", str(out)]) == 2
+    assert cli.main(["approve", str(out), "--teacher", "Ms T"]) == 2
     err = capsys.readouterr().err
     assert "belongs to another analysis" in err and "Nothing was saved" in err
+
+
+def test_approve_acts_as_the_current_teacher_and_refuses_anothers_class(analysed, capsys, monkeypatch):
+    """Mr B (by the environment, as every command resolves it) may not approve into Ms T's saved class."""
+    out, db = analysed
+    drafts = read(out / "feedback_drafts.csv")
+    drafts.loc[drafts.state == "draft", "state"] = "approved"
+    drafts.to_csv(out / "feedback_drafts.csv", index=False)
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Mr B")
+    capsys.readouterr()
+    assert cli.main(["approve", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Ms T's class" in err and "you are Mr B" in err
+    assert not (out / "feedback.csv").read_text(encoding="utf-8-sig").count("approved")  # nothing written either
+    from feedback_assistant.storage import Store
+
+    info = json.loads((out / SAVED_FILE).read_text())
+    with Store(db, teacher="Ms T") as store:
+        saved = store.load_analysis(next(iter(info["tickets"].values())))
+    assert all(s.state != APPROVED for r in saved.results for s in r.stems)
+    monkeypatch.setenv("FEEDBACK_ASSISTANT_TEACHER", "Ms T")  # the class's own teacher may
+    assert cli.main(["approve", str(out)]) == 0

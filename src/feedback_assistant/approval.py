@@ -137,7 +137,23 @@ def _as_typed(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and needs_neutralising(cell[1:]) else cell
 
 
-def _update_store(folder: Path, drafts: pd.DataFrame, db: str | None) -> tuple[int, int]:
+def _check_owner(folder: Path, db: str | None, teacher: str | None) -> None:
+    """Refuse a folder whose saved analysis is another teacher's class (``teacher`` resolved as every command
+    does: ``--teacher``, ``FEEDBACK_ASSISTANT_TEACHER``, the login; on a PLC server the database login)."""
+    info = json.loads((folder / SAVED_FILE).read_text(encoding="utf-8"))
+    from .storage import Store
+
+    with Store(db or info.get("db"), teacher=teacher) as store:
+        you = store.teacher
+    owner = info.get("teacher")
+    if owner is not None and owner != you:
+        raise DraftsFileError(
+            f"this folder's analysis was saved as {owner}'s class and you are {you}: nothing was approved or "
+            "saved. Run approve as that teacher (--teacher), or pass --no-save to write feedback.csv only."
+        )
+
+
+def _update_store(folder: Path, drafts: pd.DataFrame, db: str | None, teacher: str | None) -> tuple[int, int]:
     """Write the approvals into the saved analysis named by ``saved.json``: (questions updated, unmatched rows)."""
     info = json.loads((folder / SAVED_FILE).read_text(encoding="utf-8"))
     if info.get("rows") is not None and int(info["rows"]) != len(drafts):
@@ -156,7 +172,7 @@ def _update_store(folder: Path, drafts: pd.DataFrame, db: str | None) -> tuple[i
     }
     matched: set[tuple[str, str]] = set()
     updated = 0
-    with Store(db or info.get("db"), teacher=info.get("teacher")) as store:
+    with Store(db or info.get("db"), teacher=teacher) as store:
         for ticket in info.get("tickets", {}).values():
             analysis = store.load_analysis(int(ticket))
             versions = store.versions(int(ticket))
@@ -181,20 +197,32 @@ def _update_store(folder: Path, drafts: pd.DataFrame, db: str | None) -> tuple[i
     return updated, unmatched
 
 
-def approve_folder(path: str | Path, *, db: str | None = None, save: bool = True) -> ApprovalSummary:
+def approve_folder(
+    path: str | Path, *, db: str | None = None, save: bool = True, teacher: str | None = None
+) -> ApprovalSummary:
     """Approve from a reviewed drafts file: write ``feedback.csv`` beside it and update the saved analysis.
 
+    Args:
+        path: the folder ``analyze`` wrote, or the drafts file.
+        db: the history's URL (default: the one ``saved.json`` names).
+        save: also save the approvals to the history.
+        teacher: who is approving (``--teacher``); None: ``FEEDBACK_ASSISTANT_TEACHER``, else the login.
+
     Raises:
-        DraftsFileError: the drafts file is missing, unreadable or holds a bad state / an empty approved text.
+        DraftsFileError: the drafts file is missing, unreadable or holds a bad state / an empty approved text, or
+            the saved analysis is another teacher's class.
     """
     source = drafts_path(path)
     drafts = read_drafts(source)
+    saved = save and (source.parent / SAVED_FILE).exists()
+    if saved:
+        _check_owner(source.parent, db, teacher)
     feedback = approve_drafts(drafts)
     out = source.parent / OUTPUT_FILES["feedback"]
     write_csv(feedback, out)
     updated = unmatched = 0
-    if save and (source.parent / SAVED_FILE).exists():
-        updated, unmatched = _update_store(source.parent, drafts, db)
+    if saved:
+        updated, unmatched = _update_store(source.parent, drafts, db, teacher)
     return ApprovalSummary(
         feedback_path=out,
         approved=int((feedback[STATE_COLUMN] == APPROVED).sum()),

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("drafts", help="the folder analyze wrote, or the reviewed feedback_drafts.csv itself")
     ap.add_argument("--db", help="database URL (default: the one analyze saved to)")
     ap.add_argument("--no-save", action="store_true", help="only write feedback.csv; leave the history as it is")
+    ap.add_argument("--teacher", help="whose class (default: your login name; on a PLC server, your login role)")
     ap.set_defaults(handler=approve_command)
     return parser
 
@@ -105,7 +106,7 @@ def approve_command(args) -> int:
     """Run ``approve``: reviewed drafts -> feedback.csv (approved only) and the saved analysis."""
     from .approval import approve_folder
 
-    done = approve_folder(args.drafts, db=args.db, save=not args.no_save)
+    done = approve_folder(args.drafts, db=args.db, save=not args.no_save, teacher=args.teacher)
     saved = (
         f" Saved the approvals of {done.questions_saved} question(s) to your history." if done.questions_saved else ""
     )
