@@ -62,3 +62,29 @@ def test_the_clis_handout_is_titled_with_section_and_date(tmp_path, fake_embedde
     assert cli.main([*args, "--date", "2026-11-29", "--teacher", "Ms K"], embedder=fake_embedder) == 0
     [handout] = out.glob("*handout*.html")
     assert "<h1>Period 1 — 2026-11-29</h1>" in handout.read_text(encoding="utf-8")
+
+
+def test_feedback_csv_keeps_the_period_of_a_file_with_several_periods(tmp_path):
+    import io
+
+    import pandas as pd
+
+    from feedback_assistant import export
+
+    periods = pipeline.analyze(read_tickets(SAMPLES / "grade7_science_periods.csv"), embedder=FakeEmbedder())
+    section = periods.columns.section
+    out = export.student_feedback_frame(periods)
+    assert section and section in out.columns
+    assert list(out[section]) == [r.section for result in periods.results for r in result.responses]
+    # a workbook with one tab per period: the reader's Sheet column is the period, and it is kept
+    book = io.BytesIO()
+    with pd.ExcelWriter(book) as xl:
+        for tab, names in (("P1", ["Sam", "Ava"]), ("P2", ["Sam", "Bo"])):
+            pd.DataFrame({"Student": names, "Response": ["3/5 fifths", "3/8 eight"]}).to_excel(
+                xl, sheet_name=tab, index=False
+            )
+    path = tmp_path / "periods.xlsx"
+    path.write_bytes(book.getvalue())
+    tabs = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder())
+    out = export.student_feedback_frame(tabs)
+    assert list(zip(out.student, out.Sheet, strict=True)) == [("Sam", "P1"), ("Ava", "P1"), ("Sam", "P2"), ("Bo", "P2")]

@@ -179,7 +179,7 @@ def test_identifier_columns_are_found_by_their_headers():
         ]
     )
     cols = ColumnMap(response="Response", student="Student", question="QuestionId", section="Period")
-    assert identifier_columns(frame, cols) == ["Email Address", "studentId", "LastName", "SIS_ID"]
+    assert identifier_columns(frame, cols) == ["Email Address", "studentId", "LastName", "SIS_ID", "Period"]
 
 
 def test_unconfirmed_statuses_say_suggested(analysis):

@@ -44,6 +44,7 @@ from .records import (
 )
 from .review import CHECK, feedback_rows, next_steps
 from .spreadsheet import write_csv
+from .tickets import SHEET_COLUMN
 
 SUGGESTED = "suggested"
 STATE_COLUMN = "state"
@@ -192,11 +193,13 @@ _ID_WORDS = frozenset({"id", "name", "email", "mail", "student", "username", "us
 
 
 def identifier_columns(frame: pd.DataFrame, columns: ColumnMap) -> list[str]:
-    """The input's columns that identify a student (name, e-mail, id), other than the student column itself.
+    """The input's columns that identify a student (name, e-mail, id, class), other than the student column.
 
     A column counts when a word of its header is one of name / e-mail / id / student / user / login (headers
     are split on spaces, punctuation and camelCase: "Email Address", "student_id", "LastName") and it plays no
-    other role (response, question, answer, key, section, date).
+    other role (response, question, answer, key, date), or when it names the student's class: the section
+    column, and the ``Sheet`` column the workbook reader adds (with several periods in one file, the period
+    is what tells two "Sam"s apart). Columns are kept in the file's order.
     """
     roles = {
         c
@@ -204,7 +207,6 @@ def identifier_columns(frame: pd.DataFrame, columns: ColumnMap) -> list[str]:
             columns.response,
             columns.student,
             columns.question,
-            columns.section,
             columns.date,
             columns.answer,
             columns.key,
@@ -216,7 +218,7 @@ def identifier_columns(frame: pd.DataFrame, columns: ColumnMap) -> list[str]:
         if col in roles:
             continue
         words = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(col)).lower().replace("e-mail", "email")
-        if _ID_WORDS & set(re.split(r"[^a-z0-9]+", words)):
+        if col in (columns.section, SHEET_COLUMN) or _ID_WORDS & set(re.split(r"[^a-z0-9]+", words)):
             out.append(col)
     return out
 
