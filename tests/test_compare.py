@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 
 import numpy as np
@@ -280,6 +281,26 @@ def test_forget_command(two_sections, capsys):
     assert two_sections.as_teacher("Mr. Lee").sections() == []
     assert two_sections.as_teacher("Ms. Rivera").sections() == ["Period 1"]
     assert compare(two_sections, question=QUESTION).sections == ("Period 1",)
+
+
+class _Terminal(io.StringIO):
+    """stdin as a teacher at a terminal: typed answers, and isatty() true."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_forget_at_a_terminal_asks_first(two_sections, capsys, monkeypatch):
+    lee = ["forget", "--section", "Period 3", "--db", two_sections.url, "--teacher", "Mr. Lee"]
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    code, out, _ = _run(lee, capsys)
+    assert code == 0 and "Delete it? [y/N]" in out and "Nothing was deleted." in out
+    assert two_sections.as_teacher("Mr. Lee").sections() == ["Period 3"]
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    code, out, _ = _run(lee, capsys)
+    assert code == 0 and "Deleted 'Period 3'" in out
+    assert two_sections.as_teacher("Mr. Lee").sections() == []
+    assert two_sections.as_teacher("Ms. Rivera").sections() == ["Period 1"]
 
 
 def test_untitled_single_question_tickets_are_kept_apart_by_topic(store):
