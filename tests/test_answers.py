@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from feedback_assistant.answers import answers_match, extract_final_answer, normalise_answer
+from feedback_assistant.labelling import response_answer
+from feedback_assistant.records import Response
 
 
 @pytest.mark.parametrize(
@@ -86,6 +88,68 @@ def test_extract_final_answer(text, expected):
     assert extract_final_answer(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "   ", "because I think so", "i don't know"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # QA: the answer stated up front, then working with other values
+        ("3/4 because 1/2 is 2/4 plus 1/4", "3/4"),
+        ("3/4 because 2/3 is 8/12 and 3/4 is 9/12", "3/4"),
+        ("3/4 - I changed 1/2 into 2/4 and added 1/4", "3/4"),
+        ("The answer is 3/4 since 1/2 is 2/4", "3/4"),
+        ("I got 3/4 because 2/4 and 1/4 is 3/4 and 1/2 = 2/4", "3/4"),
+        ("I got 3/4 …", "3/4"),
+        ("i think 25 beacuse one gets 10 and the other 25", "25"),  # a misspelt "because" still ends the answer
+        ("7 because 7+7+7 = 21", "7"),
+        ("1.5 km beacuse 7.5 split into 5 is 1.5", "1.5"),
+        ("6.2 is 6.200 which is bigger than all the others", "6.2"),  # a decimal point is not a full stop
+        # a later explicit conclusion replaces the value stated up front
+        ("3/4 because 1/2 is 2/4 so the answer is 5/6", "5/6"),
+        # no answer up front: the final conclusion, not the working
+        ("because 1/2 is 3/6 and 1/3 is 2/6 so the answer is 5/6", "5/6"),
+        ("1/2 + 1/3 = 3/6 + 2/6 = 5/6", "5/6"),
+        ("7/12 eaten so 5/12 left", "5/12"),
+        ("120 divided by 5 is 24 and 24 times 3 is 72", "72"),
+        # a formula-looking cell whose result the student wrote keeps that result
+        ("=-8+5=-3", "-3"),
+        ("<b>3/4</b>", "3/4"),
+    ],
+)
+def test_extract_final_answer_prefers_the_stated_answer_to_working(text, expected):
+    assert extract_final_answer(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "because I think so",
+        "i don't know",
+        # QA: values inside markup or after a spreadsheet formula prefix are not answers
+        "<script>alert(1)</script>",
+        "ok;=1+2",
+        "<img src=x onerror=alert(1)>",
+        "=1+2",
+        # a value found in working and then used again is an intermediate, not an answer
+        "the difference between 1 and 5 is 4 so i added 4 to 7.5",
+        "1, 2, 3 are odd",
+    ],
+)
 def test_extract_final_answer_none_when_no_answer(text):
     assert extract_final_answer(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3/4 because 1/2 is 2/4 plus 1/4", "3/4"),
+        ("3/4 because 2/3 is 8/12 and 3/4 is 9/12", "3/4"),
+        ("<script>alert(1)</script>", None),
+        ("ok;=1+2", None),
+    ],
+)
+def test_response_answer_without_an_answer_column_reads_the_stated_answer(text, expected):
+    # the answer grouping and the answer key use when the file has no answer column (QA: correct students were
+    # grouped under an intermediate value, markup was read as the answer 1)
+    response = Response(row=0, source_row=0, student="s", question="q", text=text)
+    assert response_answer(response) == expected

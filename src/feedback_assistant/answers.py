@@ -199,14 +199,72 @@ _WORD_CHOICE = re.compile(
     r"(?:the\s+)?([a-z][a-z ]{0,40}?)(?=\s+(?:because|as|since|so)\b|[.,;!?]|$)"
 )
 
+# Markup and spreadsheet formulas are not answers: a script element with its content, any other HTML-looking tag
+# (with its attributes), and a formula prefix ("=" or "@" opening the cell or following ";" / "|" / a tab) with
+# the operands after it up to the next "=" ("ok;=1+2" has no answer; "=-8+5=-3" still states -3).
+_SCRIPT = re.compile(r"<\s*(script|style)\b[^>]*>.*?(?:<\s*/\s*\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?\s*>")
+_FORMULA = re.compile(r"(?:^|(?<=[;|\t]))\s*[=@][^=;|\t]*")
+
+# Words that end a stated answer and start its reason ("3/4 because ...", "3/4 since ...", "the answer is 3/4 as").
+_BECAUSE = r"(?:(?:bec|bea|bcu|bco)\w*|bc|b/c|cause|cos|coz|cuz|since)"
+_REASON = _BECAUSE + r"|is\s+(?:the|my)\s+answer|is\s+(?:correct|right)"
+# An answer stated up front: an optional opener ("I think", "the answer is", "I got", "it's"), the value, an
+# optional unit word, then the end, a sentence mark, a dash before words ("3/4 - I added") or a reason word.
+_LEAD_OPENER = (
+    r"(?:(?:so|well|um+|ok|okay|yes|no)\b[\s,]*)?"
+    r"(?:(?:i\s+(?:think|believe|know|chose|choose|picked|pick|put|said|got|get|have|found)|we\s+got|"
+    r"(?:my|the)\s+answer\s+(?:is|was|would\s+be|should\s+be)|answer\s*(?:is|was)?\s*[:=]?|"
+    r"it\s*(?:'s|is|was|would\s+be)|its|that\s+is|this\s+is)(?:\s*[:=]\s*|\s+))*"
+)
+_LEADING = re.compile(
+    _LEAD_OPENER + r"(" + _ANSWER_TOKEN.pattern + r")(?:\s+[a-z]+)?"
+    r"(?=\s*(?:[.;:](?!\d)|[!?)…]|,(?!\s*-?\d)|$)|\s+-\s+[a-z]|\s+(?:" + _REASON + r")\b)"
+)
+# A conclusion: a cued value that ends the response or its sentence, or is followed by its reason.
+_CONCLUSION_END = re.compile(r"(?:\s+[a-z]+)?(?:\s*(?:[.;](?!\d)|[!?)…]|$)|\s+" + _BECAUSE + r"\b)")
+
+
+# A value used again as an operand after it was found ("... is 4 so I added 4 to 7.5") is working, not an answer.
+_OPERAND_AFTER = r"\s*(?:[+×÷*/-]|x\b|times\b|plus\b|minus\b|divided\b|over\b|take\b|by\b|into\b)"
+_OPERAND_BEFORE = r"(?:add|added|adding|times|multiplied|divided|minus|subtract|subtracted|away|plus|from|by|of|to)\s+$"
+
+
+def _reused(spaced: str, tok: re.Match[str]) -> bool:
+    """Whether the value ``tok`` is used again as an operand after it (working, not a conclusion)."""
+    for m in re.finditer(r"(?<![\d./])" + re.escape(tok.group(0)) + r"(?![\d/]|\.\d)", spaced[tok.end() :]):
+        start, end = tok.end() + m.start(), tok.end() + m.end()
+        if re.match(_OPERAND_AFTER, spaced[end:]) or re.search(_OPERAND_BEFORE, spaced[max(0, start - 20) : start]):
+            return True
+    return False
+
+
+def _strip_markup(text: str) -> str:
+    """The text without script elements, HTML-looking tags and spreadsheet formula prefixes with their operands."""
+    s = _SCRIPT.sub(" ", text)
+    s = _TAG.sub(" ", s)
+    return _FORMULA.sub(" ", s)
+
 
 def extract_final_answer(text: str) -> str | None:
     """The final answer a student states in free text, normalised, or None when none is evident.
 
-    Looks for the last number, fraction or mixed number that follows a cue ("=", "the answer is", "I got",
-    "so", "it's", "equals"); failing that, the only distinct number in the text, or the last number after the
-    last "="; failing that, a chosen word after "the answer is" / "I chose". Several different numbers and no
-    cue give None (a list of working is not an answer).
+    Rule, in order:
+
+    1. An answer stated up front is the answer, even when the working after it holds other values: "3/4
+       because 1/2 is 2/4 plus 1/4" -> 3/4; "I got 3/4 - ..."; "The answer is 3/4 since ...". Only a later
+       "the answer is" / "I chose" with another value replaces it.
+    2. Otherwise the last value after a strong cue ("the answer is", "I chose").
+    3. Otherwise the last value after a cue ("=", "I got", "so", "it's", "equals", "is") that concludes: it ends
+       the response or its sentence, or its reason follows ("... so it is 10/15", "... = 5/6").
+    4. Otherwise the last value after a cue that is not used again as an operand later: in "the difference is 4
+       so I added 4 to 7.5", 4 is working, not an answer.
+    5. Otherwise the only distinct number in the text; a chosen word after "the answer is" / "I chose"; the last
+       number of a response of three words or fewer.
+
+    Values inside HTML-looking tags or script elements, and operands after a spreadsheet formula prefix
+    ("ok;=1+2"), are never answers. Several different numbers and no cue give None (a list of working is not an
+    answer).
 
     Args:
         text: the response as typed.
@@ -214,15 +272,31 @@ def extract_final_answer(text: str) -> str | None:
     Returns:
         the normalised final answer, or None.
     """
-    s = normalise_answer(ends(text))  # a long response: its beginning and end
+    s = normalise_answer(_strip_markup(ends(text)))  # a long response: its beginning and end
     if not s:
         return None
     s = _INLINE_WORD_NUMBER.sub(lambda m: str(_UNITS[m.group(1)]), s)
     spaced = re.sub(r"([=])", r" \1 ", s)
-    for cue in (_STRONG_CUE, _CUE):
-        cued = [tok.group(0) for m in cue.finditer(spaced) if (tok := _ANSWER_TOKEN.match(spaced, m.end()))]
-        if cued:
-            return cued[-1]
+    strong = [
+        (m.end(), tok.group(0)) for m in _STRONG_CUE.finditer(spaced) if (tok := _ANSWER_TOKEN.match(spaced, m.end()))
+    ]
+    lead = _LEADING.match(spaced)
+    if lead:
+        later = [tok for end, tok in strong if end > lead.end(1)]
+        return later[-1] if later else lead.group(1)
+    if strong:
+        return strong[-1][1]
+    concluded = [
+        tok.group(0)
+        for m in _CUE.finditer(spaced)
+        if (tok := _ANSWER_TOKEN.match(spaced, m.end())) and _CONCLUSION_END.match(spaced, tok.end())
+    ]
+    if concluded:
+        return concluded[-1]
+    cued = [tok for m in _CUE.finditer(spaced) if (tok := _ANSWER_TOKEN.match(spaced, m.end()))]
+    cued = [tok for tok in cued if not _reused(spaced, tok)]
+    if cued:
+        return cued[-1].group(0)
     tokens = _ANSWER_TOKEN.findall(s)
     if tokens and len(set(tokens)) == 1:
         return tokens[0]
