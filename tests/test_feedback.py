@@ -10,6 +10,7 @@ from feedback_assistant.feedback import (
     CHECK_TEXT,
     EXPLAIN,
     MISCONCEPTION_KIND,
+    ON_TARGET_LEAD,
     OWN_WORDS,
     checkin_stem,
     checking_question,
@@ -86,7 +87,8 @@ def test_on_target_stem_asks_an_extension_question_that_fits_the_answer():
     g = group(ON_TARGET, "1/3", ["3/9 simplifies to 1/3"], label="1/3 — simplifies")
     stem = draft_stem(replace(g, status_confirmed=True))
     assert stem.kind == StemKind.EXTENSION
-    assert "that reasoning works. Now try" in stem.text and "3/9 simplifies" not in stem.text
+    assert f"{ON_TARGET_LEAD} Then try" in stem.text and "3/9 simplifies" not in stem.text
+    assert "reasoning works" not in stem.text  # confirmed on target vouches for the answer, never the reasoning
     assert "show 1/3 another way" in fill(stem.text, "i simplified 3/9 to 1/3", "1/3")
     suggested = draft_stem(g)  # no key and not confirmed by the teacher: no praise
     assert "reasoning works" not in suggested.text and "can you say why that works? Then try" in suggested.text

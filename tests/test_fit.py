@@ -7,7 +7,7 @@ import pytest
 
 from feedback_assistant import fit
 from feedback_assistant.export import feedback_drafts_frame, responses_frame, student_feedback_frame
-from feedback_assistant.feedback import CHECK_TEXT
+from feedback_assistant.feedback import CHECK_TEXT, ON_TARGET_LEAD
 from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import APPROVED, Analysis, ColumnMap, Response
 from feedback_assistant.review import (
@@ -61,7 +61,7 @@ def test_right_answer_wrong_reason_is_flagged_and_gets_no_praise(result):
     assert rows[4].state == CHECK and rows[4].check
     assert rows[4].text.startswith("You wrote “1/2 because I added the tops") and "reasoning works" not in rows[4].text
     assert "can you explain your thinking" in rows[4].text and "Show how you got 1/2" in rows[4].text
-    assert all("that reasoning works" in fb.text for fb in rows[:4])
+    assert all(ON_TARGET_LEAD in fb.text for fb in rows[:4])
 
 
 def test_a_flagged_student_gets_no_approved_text_until_the_teacher_decides(result):
@@ -70,7 +70,7 @@ def test_a_flagged_student_gets_no_approved_text_until_the_teacher_decides(resul
     assert feedback_for(approved, 4, approved_only=True) is None  # approving the group does not approve a check
     confirmed = confirm_response(approved, 4)
     assert not fit.check_flags(confirmed)[4]
-    assert "that reasoning works" in feedback_for(confirmed, 4, approved_only=True)
+    assert ON_TARGET_LEAD in feedback_for(confirmed, 4, approved_only=True)
     moved = move_response(approved, 4, 1)
     assert not fit.check_flags(moved)[4] and "now check" in feedback_for(moved, 4)
     own = set_override(approved, 4, "See me tomorrow about adding fractions.")

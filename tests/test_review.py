@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from feedback_assistant.feedback import draft_stem
+from feedback_assistant.feedback import ON_TARGET_LEAD, draft_stem
 from feedback_assistant.pipeline import assemble
 from feedback_assistant.records import (
     APPROVED,
@@ -257,8 +257,8 @@ def test_set_status_confirms_redrafts_and_replans(result):
         + (stem(result, UNGROUPED),),
     )
     assert "reasoning works" not in stem(suggested, 0).text
-    confirmed = set_status(suggested, 0, ON_TARGET)  # the teacher confirms: the untouched draft may now praise
-    assert "that reasoning works" in stem(confirmed, 0).text and stem(confirmed, 0).state == DRAFT
+    confirmed = set_status(suggested, 0, ON_TARGET)  # the teacher confirms: the untouched draft is re-drafted
+    assert ON_TARGET_LEAD in stem(confirmed, 0).text and stem(confirmed, 0).state == DRAFT
     with pytest.raises(EditError, match="not a status"):
         set_status(result, 0, "great")
 

@@ -11,8 +11,10 @@ A teacher who edits a stem keeps whichever placeholders they want; everything el
 
 What each kind of group gets:
 
-* on target -> ``kind="extension"``: affirms the reasoning (only once the status is confirmed by an answer key or
-  the teacher; a suggested status asks "can you say why that works?" instead) and asks an extension question that
+* on target -> ``kind="extension"``: never vouches for the reasoning (the tool cannot judge it well enough; praise of
+  it is the teacher's to add): once the status is confirmed by a key or the teacher it says "good start" and asks
+  the student to explain why it works (a suggested status asks "can you say why that works?"), then an extension
+  question that
   fits the answer (a fraction: show it another way; a decimal: write it as a fraction; a whole number: make up a
   problem with the same answer). Members whose own response does not fit the group (``review.check_flags``)
   get ``CHECK_TEXT`` instead until the teacher decides.
@@ -47,6 +49,9 @@ OWN_WORDS = "{own_words}"
 """Placeholder: a short excerpt of the student's own response."""
 PLACEHOLDERS = (ANSWER, OWN_WORDS)
 NO_ANSWER = "your answer"
+
+ON_TARGET_LEAD = "good start. Can you explain why it works, so a classmate could follow?"
+"""What a confirmed on-target draft says: it asks for the reasoning instead of praising it."""
 
 CHECK_IN_TEXT = (
     "I couldn't see your thinking on this one — can you show me how you would start, or tell me where you got stuck?"
@@ -269,7 +274,9 @@ def draft_text(group: Group, key: str | None = None) -> tuple[str, str]:
         extension = extension_question(ans, group.question, shown=ANSWER)
         if not group.status_confirmed:  # only a suggestion (no key, not confirmed): no praise the tool can't back
             return f"{lead} — can you say why that works? Then try: {extension}", StemKind.EXTENSION
-        return f"{lead} — that reasoning works. Now try: {extension}", StemKind.EXTENSION
+        # Confirmed on target (key or teacher) says the answer fits; it never vouches for the student's reasoning:
+        # the tool reads reasoning too weakly for that (benchmarks/check_flag.py), so praise of it is the teacher's.
+        return f"{lead} — {ON_TARGET_LEAD} Then try: {extension}", StemKind.EXTENSION
     if group.status == MISCONCEPTION:
         check = checking_question(ans, key, group.representatives, group.question, shown=ANSWER)
         return f"{lead} — now check: {check}", MISCONCEPTION_KIND
