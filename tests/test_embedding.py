@@ -88,3 +88,26 @@ def test_bf16_model_agrees_with_float32(tmp_path):
     a = MiniLMEmbedder(cache=False, dtype="float32").encode(texts)
     b = MiniLMEmbedder(cache=False, dtype="bfloat16").encode(texts)
     assert (a * b).sum(axis=1).min() > 0.99
+
+
+def test_a_garbage_cache_is_rebuilt_and_the_command_line_says_so(tmp_path, monkeypatch, capsys):
+    """A damaged cache holds nothing that cannot be recomputed: rebuilt, and the teacher is told in one line."""
+    from conftest import SAMPLES
+
+    from feedback_assistant import cli
+    from feedback_assistant.embedding import CACHE_REBUILT_NOTICE, take_notices
+
+    take_notices()  # nothing left over from another test
+    model = _CountingModel()
+    monkeypatch.setattr("feedback_assistant.embedding.load_model", lambda path=None, dtype="float32": model)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "embeddings.sqlite").write_bytes(b"this is not a database, just garbage" * 100)
+    emb = MiniLMEmbedder(cache=EmbeddingCache(tmp_path / "cache"))
+    argv = ["analyze", str(SAMPLES / "grade5_fractions.csv"), "--out", str(tmp_path / "out"), "--no-save"]
+    assert cli.main(argv, embedder=emb) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if CACHE_REBUILT_NOTICE in line]
+    assert notes == [f"Note: {CACHE_REBUILT_NOTICE}"]
+    assert EmbeddingCache(tmp_path / "cache").get_many(emb.name, [normalise_text(model.seen[0])])  # works again
+    again = ["analyze", str(SAMPLES / "grade5_fractions.csv"), "--out", str(tmp_path / "again"), "--no-save"]
+    assert cli.main(again, embedder=emb) == 0
+    assert CACHE_REBUILT_NOTICE not in capsys.readouterr().out  # said once, not on every run

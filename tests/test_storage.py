@@ -377,7 +377,9 @@ def test_default_location_follows_the_data_folder(tmp_path, monkeypatch):
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     monkeypatch.setenv("FEEDBACK_ASSISTANT_DB", str(tmp_path / "team.sqlite"))
     assert resolve_url() == f"sqlite:///{(tmp_path / 'team.sqlite').resolve()}"
-    assert resolve_url("postgres://u:p@127.0.0.1/db") == "postgresql://u:p@127.0.0.1/db"
+    assert resolve_url("postgres://u:p@127.0.0.1/db") == "postgresql+psycopg2://u:p@127.0.0.1/db"  # our driver
+    assert resolve_url("postgresql://u:p@127.0.0.1/db") == "postgresql+psycopg2://u:p@127.0.0.1/db"
+    assert resolve_url("postgresql+psycopg://u:p@127.0.0.1/db") == "postgresql+psycopg://u:p@127.0.0.1/db"
 
 
 def test_empty_teacher_name_is_refused(store):
@@ -404,14 +406,19 @@ def test_a_missing_database_driver_names_the_package(monkeypatch):
 
     real_import = builtins.__import__
 
-    def no_psycopg2(name, *args, **kwargs):
-        if name.split(".")[0] == "psycopg2":
+    def no_psycopg2(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and name.split(".")[0] == "psycopg2":  # the driver, not SQLAlchemy's dialect module
             raise ModuleNotFoundError(f"No module named '{name}'", name=name)
-        return real_import(name, *args, **kwargs)
+        return real_import(name, globals, locals, fromlist, level)
 
     monkeypatch.setattr(builtins, "__import__", no_psycopg2)
     with pytest.raises(StorageError, match=r"needs the Python package 'psycopg2-binary'.*pip install psycopg2-binary"):
         Store("postgresql+psycopg2://fa:secret@127.0.0.1:1/fa")
+    for bare in ("postgresql://fa:secret@127.0.0.1:1/fa", "postgres://fa:secret@127.0.0.1:1/fa"):
+        # no driver in the URL: the project's own (psycopg2), not SQLAlchemy's default (psycopg 3)
+        with pytest.raises(StorageError, match=r"needs the Python package 'psycopg2-binary'") as raised:
+            Store(bare)
+        assert "psycopg[binary]" not in str(raised.value) and "secret" not in str(raised.value)
 
 
 def test_a_newer_database_is_left_alone(store):

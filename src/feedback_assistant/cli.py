@@ -280,26 +280,37 @@ def main(argv: list[str] | None = None, *, embedder=None, **parts) -> int:
     from .records import FeedbackAssistantError
 
     try:
-        if args.handler is analyze_command:
-            return analyze_command(args, embedder=embedder, **parts)
-        if getattr(args, "wants_embedder", False):
-            return args.handler(args, embedder=embedder)
-        return args.handler(args)
-    except FeedbackAssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Stopped. Nothing was lost: files already written are complete.", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:  # last resort: one line, never a traceback, unless debugging
-        if os.environ.get("FEEDBACK_ASSISTANT_DEBUG"):
-            raise
-        print(
-            f"error: something unexpected went wrong ({type(exc).__name__}). Nothing was sent anywhere. "
-            "Run again with FEEDBACK_ASSISTANT_DEBUG=1 to see details, and report it.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        try:
+            if args.handler is analyze_command:
+                return analyze_command(args, embedder=embedder, **parts)
+            if getattr(args, "wants_embedder", False):
+                return args.handler(args, embedder=embedder)
+            return args.handler(args)
+        except FeedbackAssistantError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("Stopped. Nothing was lost: files already written are complete.", file=sys.stderr)
+            return EXIT_FAILED
+        except Exception as exc:  # last resort: one line, never a traceback, unless debugging
+            if os.environ.get("FEEDBACK_ASSISTANT_DEBUG"):
+                raise
+            print(
+                f"error: something unexpected went wrong ({type(exc).__name__}). Nothing was sent anywhere. "
+                "Run again with FEEDBACK_ASSISTANT_DEBUG=1 to see details, and report it.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+    finally:
+        _print_notices()
+
+
+def _print_notices() -> None:
+    """Notices the command's parts left for the teacher (a rebuilt embedding cache), one line each."""
+    embedding = sys.modules.get("feedback_assistant.embedding")  # loaded only when something was embedded
+    if embedding is not None:
+        for note in embedding.take_notices():
+            print(f"Note: {note}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -183,6 +183,21 @@ def native_bf16() -> bool:
 
 _log = logging.getLogger(__name__)
 
+CACHE_REBUILT_NOTICE = "The embedding cache was damaged and has been rebuilt; nothing was lost."
+_notices: list[str] = []
+_notices_lock = threading.Lock()
+
+
+def take_notices() -> list[str]:
+    """Notices for the teacher since the last call (a damaged embedding cache that was rebuilt), once each.
+
+    The command line prints them after a command; nothing here is student data.
+    """
+    with _notices_lock:
+        out = list(dict.fromkeys(_notices))
+        _notices.clear()
+    return out
+
 
 def _is_damage(exc: Exception) -> bool:
     """A damaged cache file (not merely a busy one)."""
@@ -228,6 +243,8 @@ class EmbeddingCache:
         """Start the cache again after damage: it holds only vectors the model recomputes (a notice, not an error)."""
         for suffix in ("", "-wal", "-shm"):
             (self.directory / f"embeddings.sqlite{suffix}").unlink(missing_ok=True)
+        with _notices_lock:
+            _notices.append(CACHE_REBUILT_NOTICE)
         _log.warning(
             "The embedding cache in %s was damaged (%s) and has been started again; nothing is lost, the "
             "responses are embedded anew.",

@@ -49,8 +49,9 @@ def resolve_url(url: str | None = None) -> str:
     url = url or os.environ.get("FEEDBACK_ASSISTANT_DB") or default_url()
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
+    for bare in ("postgres://", "postgresql://"):  # no driver named: the one the project installs (psycopg2),
+        if url.startswith(bare):  # not SQLAlchemy's default (psycopg 3 since SQLAlchemy 2.1)
+            url = "postgresql+psycopg2://" + url[len(bare) :]
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +171,7 @@ def make_engine(url: str) -> sa.Engine:
         if parsed.get_backend_name() != "sqlite":
             return sa.create_engine(url, pool_pre_ping=True)
     except ImportError as exc:
-        module = (getattr(exc, "name", None) or "").split(".")[0]
+        module = parsed.get_driver_name() or (getattr(exc, "name", None) or "").split(".")[0]
         package = _DRIVERS.get(module, module or "the database driver")
         raise StorageError(
             f"opening {display_url(url)} needs the Python package {package!r}, which is not installed. "
