@@ -88,3 +88,92 @@ def test_feedback_csv_keeps_the_period_of_a_file_with_several_periods(tmp_path):
     tabs = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder())
     out = export.student_feedback_frame(tabs)
     assert list(zip(out.student, out.Sheet, strict=True)) == [("Sam", "P1"), ("Ava", "P1"), ("Sam", "P2"), ("Bo", "P2")]
+
+
+def _flagged_on_target(result) -> list:
+    from feedback_assistant.fit import check_flags
+    from feedback_assistant.records import ON_TARGET
+
+    status = {g.group_id: g.status for g in result.groups}
+    flags = check_flags(result)
+    return [
+        r for r, gid, f in zip(result.responses, result.labels, flags, strict=True) if f and status[gid] == ON_TARGET
+    ]
+
+
+def test_students_flagged_check_meet_in_check_in_not_extension_until_the_teacher_keeps_them(analysis):
+    from feedback_assistant import export, review
+    from feedback_assistant.records import CHECK_IN, EXTENSION
+
+    result = analysis.results[0]
+    flagged = _flagged_on_target(result)
+    assert flagged  # the sample has "right answer, wrong reason" students in on-target groups
+    kind = {row: pg.kind for pg in result.plan.groups for row in pg.rows}
+    assert {kind[r.row] for r in flagged} == {CHECK_IN}
+    assert {review.next_step(result, r.row) for r in flagged} == {CHECK_IN}
+    plan = export.plan_frame(analysis)
+    mine = plan[plan.question == result.question].set_index("row")
+    assert set(mine.loc[[r.row for r in flagged], "kind"]) == {CHECK_IN}
+    pipeline.check_rows(result.question, len(result.responses), result)  # rows in = rows out
+    kept = review.confirm_response(result, flagged[0].row)  # "Keep here"
+    assert review.next_step(kept, flagged[0].row) == EXTENSION
+    assert {review.next_step(kept, r.row) for r in flagged[1:]} == {CHECK_IN}
+    pipeline.check_rows(result.question, len(result.responses), kept)  # the re-plan of a review edit
+
+
+def test_with_a_key_a_carried_over_group_is_on_target_only_when_its_answer_is_the_key():
+    from dataclasses import replace
+
+    from feedback_assistant.memory import TaughtGroup, apply_taught
+    from feedback_assistant.records import ON_TARGET, UNCLEAR
+
+    tickets = read_tickets(SAMPLES / "grade5_fractions.csv")
+    [result] = pipeline.analyze(
+        tickets, embedder=FakeEmbedder(), questions=[tickets.questions()[1]], keys={"": "3/5"}
+    ).results
+    wrong, right = result.groups[0], result.groups[1]
+    # mixed groups: the key decides no status (unclear, proposed), so a taught status could apply
+    groups = tuple(
+        replace(g, status=UNCLEAR, status_confirmed=False, answer="3/8" if g is wrong else "3/5")
+        if g in (wrong, right)
+        else g
+        for g in result.groups
+    )
+    result = replace(result, groups=groups)
+    praise = "Yes — that reasoning works."
+    taught = {g.group_id: TaughtGroup(g.label, "on target", praise) for g in (wrong, right)}
+    parts = pipeline.DEFAULT_STAGES
+    out = apply_taught(result, taught, "Learned from 2 corrected responses", parts.drafter, parts.planner)
+    status = {g.group_id: g.status for g in out.groups}
+    stem = {s.group_id: s.text for s in out.stems}
+    assert status[wrong.group_id] == UNCLEAR and stem[wrong.group_id] != praise  # 3/8 is not the key
+    assert status[right.group_id] == ON_TARGET and stem[right.group_id] == praise
+
+
+def test_a_response_left_ungrouped_for_its_language_gets_a_neutral_text_for_the_teacher(tmp_path):
+    from feedback_assistant import export, review
+    from feedback_assistant.feedback import CHECK_IN_TEXT, LANGUAGE_TEXT
+    from feedback_assistant.records import UNGROUPED
+
+    english = [
+        "3/5 because fifths are bigger pieces than eighths",
+        "3/5 since the pieces are bigger when there are fewer of them",
+        "3/5 because five pieces are bigger than eight pieces of the same whole",
+        "3/8 because 8 is bigger than 5 so the fraction is bigger",
+        "3/8 because the bottom number is bigger",
+        "3/8 since eight is more than five",
+    ]
+    spanish = "3/5 es más grande porque los quintos son más grandes que los octavos"
+    rows = ["Student,Response"] + [f"S{i},{t}" for i, t in enumerate(english)] + [f"Sofía,{spanish}", "Blank,"]
+    path = tmp_path / "ticket.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ticket = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder(), keys={"": "3/5"})
+    [result] = ticket.results
+    by_student = {r.student: r for r in result.responses}
+    sofia, blank = by_student["Sofía"], by_student["Blank"]
+    assert result.labels[result.responses.index(sofia)] == UNGROUPED
+    assert review.feedback_for(result, sofia.row) == LANGUAGE_TEXT  # not "I couldn't see your thinking"
+    assert review.feedback_for(result, blank.row) == CHECK_IN_TEXT
+    drafts = export.feedback_drafts_frame(ticket)
+    row = drafts[drafts.student == "Sofía"].iloc[0]
+    assert row.state == "check" and row.check == 1 and row.feedback == LANGUAGE_TEXT  # the teacher answers it

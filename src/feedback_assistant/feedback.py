@@ -24,9 +24,11 @@ What each kind of group gets:
 * unclear -> ``kind="explain"``: asks them to explain their steps.
 
 Responses in no group (blank, or unlike the rest) share one check-in stem with ``group_id=UNGROUPED`` and
-``kind="explain"`` ("I couldn't see your thinking ..."). ``QuestionResult.stems`` therefore holds one stem per
-group plus, when any response is ungrouped, this check-in stem; the teacher edits and approves it like any
-other.
+``kind="explain"`` ("I couldn't see your thinking ..."), except a response left in no group because it is
+written in another language than most of the class (``other_language``): the student did show thinking, so it
+gets ``LANGUAGE_TEXT`` and is flagged for the teacher to read and answer. ``QuestionResult.stems`` therefore
+holds one stem per group plus, when any response is ungrouped, this check-in stem; the teacher edits and
+approves it like any other.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ CHECK_TEXT = (
 )
 """What a student whose response does not fit their on-target group gets until the teacher decides: no
 praise, no verdict, a request to explain."""
+LANGUAGE_TEXT = "Thanks — I'd like to talk through your thinking on this one with you."
+"""What a student whose response is in no group because it is written in another language gets until the
+teacher decides (flagged ``check``): neutral, it says nothing about their thinking being missing."""
 MAX_QUOTE_WORDS = 12
 
 _FRACTION = re.compile(r"^(-?\d+)/(\d+)$")
@@ -381,6 +386,25 @@ def checkin_stem(question: str) -> FeedbackStem:
         drafted=CHECK_IN_TEXT,
         kind=EXPLAIN,
     )
+
+
+def other_language(responses: Sequence[Response], labels: Sequence[int]) -> list[bool]:
+    """Per response, True when it is in no group because it is written in another language than most of the
+    class (``text.language_flags``): it gets ``LANGUAGE_TEXT``, not the check-in stem.
+
+    Args:
+        responses: one question's n responses.
+        labels: shape (n,), group id per response.
+    """
+    from .text import language_flags
+
+    if UNGROUPED not in labels:
+        return [False] * len(responses)
+    flags = language_flags([r.text for r in responses])
+    return [
+        bool(flag) and int(gid) == UNGROUPED and not r.is_blank
+        for r, gid, flag in zip(responses, labels, flags, strict=True)
+    ]
 
 
 def draft_stems(

@@ -36,13 +36,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .answers import normalise_answer
+from .answers import answers_match, normalise_answer
 from .records import (
+    ON_TARGET,
     STATUSES,
     UNCLEAR,
     UNGROUPED,
     Clusterer,
     Clustering,
+    Group,
     NotFoundError,
     Planner,
     QuestionResult,
@@ -483,8 +485,9 @@ def apply_taught(
     """Give carried-over groups their taught name, status and stem (marked ``carried_over``) and re-plan.
 
     A new group whose drafted name equals a taught name gets " (new)" so names stay unique. A status set by the
-    answer key wins over the taught one. A taught stem replaces the draft (still a draft until the teacher
-    confirms); without one, the group gets a fresh draft for its taught status.
+    answer key wins over the taught one (``_carried_status``). A taught stem replaces the draft (still a draft
+    until the teacher confirms) when the group keeps its taught status; otherwise the group gets a fresh draft
+    for its status.
     """
     taken = {tg.label for gid, tg in taught.items() if any(g.group_id == gid for g in result.groups)}
     groups = []
@@ -497,7 +500,7 @@ def apply_taught(
             taken.add(label)
             groups.append(replace(g, label=label) if label != g.label else g)
             continue
-        status = g.status if g.status_confirmed or tg.status not in STATUSES else Status(tg.status)
+        status = _carried_status(g, tg, result.key)
         groups.append(replace(g, label=tg.label, status=status, carried_over=True))
     by_id = {g.group_id: g for g in groups}
     stems = []
@@ -507,11 +510,24 @@ def apply_taught(
             stems.append(s)
             continue
         fresh = drafter.draft(by_id[s.group_id], result.key)
-        stems.append(replace(fresh, text=tg.stem) if tg.stem else fresh)
+        stems.append(replace(fresh, text=tg.stem) if tg.stem and by_id[s.group_id].status == tg.status else fresh)
     plan = planner.plan(
         result.question, result.responses, result.labels, groups, result.max_group_size, vectors=result.vectors
     )
     return replace(result, groups=tuple(groups), stems=tuple(stems), plan=plan, learned_from=learned_from)
+
+
+def _carried_status(group: Group, taught: TaughtGroup, key: str | None) -> Status:
+    """The status a carried-over group gets: the key's when it decided one (``status_confirmed``); with a key,
+    "on target" only when the group's answer is the key's (or the key's own proposal says so); otherwise the
+    taught status."""
+    if group.status_confirmed or taught.status not in STATUSES:
+        return group.status
+    if taught.status == ON_TARGET and key is not None and str(key).strip():
+        agrees = group.status == ON_TARGET or (group.answer is not None and answers_match(group.answer, str(key)))
+        if not agrees:
+            return group.status
+    return Status(taught.status)
 
 
 def confirm_carried_over(result: QuestionResult, group_id: int) -> QuestionResult:

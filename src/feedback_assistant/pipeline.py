@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .feedback import checkin_stem, draft_stem
+from .fit import check_flags
 from .labelling import describe_groups
-from .planning import make_plan
+from .planning import check_in_flagged, make_plan
 from .records import (
     DRAFT,
     STATUSES,
@@ -424,8 +425,18 @@ def analyze_question(
 
         used = parts or DEFAULT_STAGES
         result = apply_taught(result, carried, taught.summary(), used.drafter, used.planner)
+    result = settle_plan(result)
     check_rows(question, len(responses), result)
     return result
+
+
+def settle_plan(result: QuestionResult) -> QuestionResult:
+    """The result with students flagged "check" (``fit.check_flags``) moved from extension to check-in in its
+    plan: the one place that rule is applied to a plan (after the analysis and after each review edit that
+    re-plans)."""
+    return replace(
+        result, plan=check_in_flagged(result.plan, result.responses, check_flags(result), result.max_group_size)
+    )
 
 
 def analyze(

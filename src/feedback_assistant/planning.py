@@ -4,7 +4,8 @@
   nearest larger misconception group when their centres are alike (cosine >= ``merge_similarity``, needs
   vectors), otherwise a "Reteach: mixed" group gathers the small ones;
 * extension groups for every on-target student;
-* a check-in group for blank, unclear and ungrouped responses;
+* a check-in group for blank, unclear and ungrouped responses, and for members of on-target groups flagged
+  "check" (``check_in_flagged``: their feedback asks them to explain, so they do not go to extension);
 * any group above ``max_group_size`` is split into near-equal parts in input order ("(1)", "(2)", ...);
 * when the responses come from several sections (class periods), each plan group is formed within one section
   ("P3 · Reteach: ..."), since students meet with their own class.
@@ -42,6 +43,7 @@ N_TOP_MISCONCEPTIONS = 5
 WHOLE_CLASS_SHARE = 0.5
 MIXED = "mixed"
 CHECK_IN_FOCUS = "show your thinking: blank, unclear or not grouped"
+CHECK_IN_FLAGGED_FOCUS = "show your thinking: blank, unclear, not grouped or flagged to check"
 
 
 def student_name(response: Response) -> str:
@@ -182,16 +184,19 @@ class _Placer:
 
     def add(self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows_of: dict[int, list[int]]) -> None:
         """Plan groups of ``kind`` for the members of ``sources``."""
-        self._add(kind, prefix, focus, sources, [r for s in sources for r in rows_of[s.group_id]])
+        ids = tuple(s.group_id for s in sources)
+        self._add(kind, prefix, focus, ids, [r for s in sources for r in rows_of[s.group_id]])
 
     def add_check_in(self, known: list[Group]) -> None:
         """Everyone not placed yet (blank, unclear, not grouped) meets in the check-in group."""
         placed = {r for pg in self.groups for r in pg.rows}
         used = {s for pg in self.groups for s in pg.source_groups}
         rest = [r.row for r in self.responses if r.row not in placed]
-        self._add(CHECK_IN, "Check-in", CHECK_IN_FOCUS, [g for g in known if g.group_id not in used], rest)
+        self._add(
+            CHECK_IN, "Check-in", CHECK_IN_FOCUS, tuple(g.group_id for g in known if g.group_id not in used), rest
+        )
 
-    def _add(self, kind: PlanKind, prefix: str, focus: str, sources: list[Group], rows: list[int]) -> None:
+    def _add(self, kind: PlanKind, prefix: str, focus: str, sources: tuple[int, ...], rows: list[int]) -> None:
         per_section = len(self.sections) > 1
         named = []
         for sec, sec_rows in self.by_section(rows):
@@ -205,10 +210,47 @@ class _Placer:
                     kind=kind,
                     students=tuple(student_name(self.by_row[r]) for r in part),
                     rows=tuple(part),
-                    source_groups=tuple(s.group_id for s in sources),
+                    source_groups=sources,
                     focus=focus,
                 )
             )
+
+
+def check_in_flagged(
+    plan: Plan, responses: Sequence[Response], flags: Sequence[bool], max_group_size: int = DEFAULT_MAX_GROUP_SIZE
+) -> Plan:
+    """The plan with students flagged "check" moved from extension to the check-in group.
+
+    A flagged student's feedback asks them to explain their thinking until the teacher decides, so they meet
+    in the check-in group, not extension. Other groups keep their members and names; the check-in groups are
+    formed again (per section, split to ``max_group_size``) with everyone they held plus the flagged students.
+
+    Args:
+        plan: the planner's plan for the question.
+        responses: the question's n responses.
+        flags: shape (n,), True = flagged "check" (``fit.check_flags``), aligned with ``responses``.
+        max_group_size: largest next-day group.
+
+    Returns:
+        the plan (the same object when no flagged student is in an extension group); every response still in
+        exactly one plan group.
+    """
+    flagged = {r.row for r, f in zip(responses, flags, strict=True) if f}
+    moving = {row for pg in plan.groups if pg.kind == EXTENSION for row in pg.rows if row in flagged}
+    if not moving:
+        return plan
+    placer = _Placer(plan.question, responses, max(1, max_group_size))
+    checks = [pg for pg in plan.groups if pg.kind == CHECK_IN]
+    for pg in plan.groups:
+        if pg.kind == CHECK_IN:
+            continue
+        keep = [(name, row) for name, row in zip(pg.students, pg.rows, strict=True) if row not in moving]
+        if keep:
+            placer.groups.append(replace(pg, students=tuple(n for n, _ in keep), rows=tuple(r for _, r in keep)))
+    rows = sorted({row for pg in checks for row in pg.rows} | moving)
+    sources = tuple(dict.fromkeys(s for pg in checks for s in pg.source_groups))
+    placer._add(CHECK_IN, "Check-in", CHECK_IN_FLAGGED_FOCUS, sources, rows)
+    return replace(plan, groups=tuple(placer.groups))
 
 
 def _headline(

@@ -26,10 +26,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .feedback import CHECK_TEXT, fill
+from .feedback import CHECK_TEXT, LANGUAGE_TEXT, fill, other_language
 from .fit import TEACHER_PLACED, check_flags
 from .labelling import label_phrase, response_answer
-from .pipeline import stages_of
+from .pipeline import settle_plan, stages_of
 from .planning import move_in_plan
 from .records import (
     APPROVED,
@@ -119,7 +119,7 @@ def _replan(result: QuestionResult, groups=None, labels=None) -> QuestionResult:
     plan = stages_of(result).planner.plan(
         result.question, result.responses, labels, groups, result.max_group_size, vectors=result.vectors
     )
-    return replace(result, groups=tuple(groups), labels=tuple(labels), plan=plan)
+    return settle_plan(replace(result, groups=tuple(groups), labels=tuple(labels), plan=plan))
 
 
 def _rebuild(
@@ -260,7 +260,8 @@ def move_response(result: QuestionResult, row: int, to_group_id: int) -> Questio
 
 def confirm_response(result: QuestionResult, row: int) -> QuestionResult:
     """The teacher looked at a flagged student and keeps them in their group: the ``check`` flag clears
-    (their confidence becomes 1, as for any placement by the teacher) and they get their group's feedback.
+    (their confidence becomes 1, as for any placement by the teacher), they get their group's feedback and
+    tomorrow's plan is made again (a student of an on-target group goes back to extension).
 
     Raises:
         NotFoundError: no such response.
@@ -268,7 +269,7 @@ def confirm_response(result: QuestionResult, row: int) -> QuestionResult:
     i = _index(result, row)
     conf = list(result.confidence)
     conf[i] = TEACHER_PLACED
-    return replace(result, confidence=tuple(conf))
+    return _replan(replace(result, confidence=tuple(conf)))
 
 
 def _two_means(x: np.ndarray, n: int, iterations: int = 50) -> np.ndarray:
@@ -439,10 +440,14 @@ def _render(result: QuestionResult) -> tuple[StudentFeedback, ...]:
     around = {g.group_id: label_phrase(g.label).lower() for g in result.groups}
     from_text = not any(r.answer is not None and str(r.answer).strip() for r in result.responses)
     flags = check_flags(result)
+    elsewhere = other_language(result.responses, result.labels)
     out = []
-    for r, gid, flag in zip(result.responses, result.labels, flags, strict=True):
+    for r, gid, flag, foreign in zip(result.responses, result.labels, flags, elsewhere, strict=True):
         if r.row in overrides:
             out.append(StudentFeedback(r, overrides[r.row], APPROVED, False, gid))
+            continue
+        if foreign:  # in no group because of its language: the teacher reads and answers it
+            out.append(StudentFeedback(r, LANGUAGE_TEXT, CHECK, True, gid))
             continue
         answer = response_answer(r, from_text)
         if flag:
@@ -462,8 +467,9 @@ def feedback_for(result: QuestionResult, row: int, approved_only: bool = False) 
     """The feedback one student reads: the one place a student's feedback is rendered.
 
     The teacher's override when set; a student flagged ``check`` gets ``feedback.CHECK_TEXT`` until the
-    teacher decides (moves, confirms or overrides them); otherwise their group's stem (the check-in stem when
-    ungrouped) with ``{answer}`` and ``{own_words}`` filled from this student's own response only.
+    teacher decides (moves, confirms or overrides them), and one left in no group because of its language
+    ``feedback.LANGUAGE_TEXT`` (also flagged); otherwise their group's stem (the check-in stem when ungrouped)
+    with ``{answer}`` and ``{own_words}`` filled from this student's own response only.
 
     Args:
         result: the question's result.
