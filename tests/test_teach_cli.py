@@ -276,3 +276,28 @@ def test_a_stem_quoting_a_student_is_templated_or_dropped_with_a_notice(tmp_path
     stems = {g.label: (g.status, g.stem) for g in memory.groups}
     assert stems["tops"] == ("misconception", "")
     assert stems["common"] == ("on target", "You wrote “{own_words}” — good.")
+
+
+def test_a_stem_quoting_an_ungrouped_classmate_is_not_kept(tmp_path):
+    """The check covers every response of the class, not only the grouped ones (``record(texts=...)``)."""
+    from test_memory import _examples
+
+    from feedback_assistant.memory import TaughtGroup
+    from feedback_assistant.storage import Store
+    from feedback_assistant.storage_memory import MemoryStore
+
+    with Store(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        memory = MemoryStore(store)
+        stem = f"Someone wrote “{TIMES[1]}” — is that the same?"
+        kept = memory.record(
+            "Ms A",
+            QUESTION,
+            "P1",
+            "d1",
+            _examples(TOPS[:2], "tops"),
+            [TaughtGroup("tops", "misconception", stem)],
+            texts=TOPS[:2] + TIMES[1:2],
+        )
+        assert kept.dropped == ("tops",) and "'tops'" in (kept.notice or "")
+        loaded = memory.load("Ms A", QUESTION)
+        assert loaded is not None and [g.stem for g in loaded.groups] == [""]

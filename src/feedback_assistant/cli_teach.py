@@ -122,7 +122,8 @@ def teach_command(args, *, embedder=None) -> int:
                 stem = _most_common(stem_of[(question, label)])
                 if status or stem:
                     groups.append(TaughtGroup(label, status or "unclear", stem, False))
-            notice = memory.record(teacher, question, section, date, examples, groups).notice
+            texts = [r.text for r in tickets.responses() if r.question == question]  # the grouped and the rest
+            notice = memory.record(teacher, question, section, date, examples, groups, texts=texts).notice
             if notice:
                 print(notice, file=sys.stderr)
     n_groups = len({(r.question, label) for r, label in labelled})

@@ -65,9 +65,14 @@ class Recorded:
         )
 
 
-def safe_groups(examples: Sequence[Example], groups: Sequence[TaughtGroup]) -> tuple[list[TaughtGroup], list[str]]:
-    """The groups with stems fit to keep (``feedback.as_template``), and the labels whose stem had to be dropped."""
-    texts = [e.text for e in examples]
+def safe_groups(
+    examples: Sequence[Example], groups: Sequence[TaughtGroup], texts: Sequence[str] = ()
+) -> tuple[list[TaughtGroup], list[str]]:
+    """The groups with stems fit to keep (``feedback.as_template``), and the labels whose stem had to be dropped.
+
+    ``texts``: the class's other responses (ungrouped ones too), checked as well as the examples'.
+    """
+    texts = [e.text for e in examples] + list(texts)
     kept, dropped = [], []
     for g in groups:
         stem = (
@@ -149,6 +154,7 @@ class MemoryStore:
         groups: Sequence[TaughtGroup] = (),
         *,
         keep_taught: bool = False,
+        texts: Sequence[str] = (),
     ) -> Recorded:
         """Keep one class's labelled examples of a question, replacing what that class left before.
 
@@ -161,6 +167,8 @@ class MemoryStore:
                 groups with an unclear status.
             keep_taught: keep the status and stem already taught for a label (``teach`` from a file, which knows
                 names only) instead of replacing them with ``groups``.
+            texts: every response of the class (ungrouped and blank ones too), none of whose words a kept stem
+                may carry.
 
         A stem that carries a run of words of any of the class's responses is never kept as it is: it is turned
         back into a template (``feedback.as_template``) or dropped (``Recorded.dropped``), so a later class is
@@ -173,7 +181,7 @@ class MemoryStore:
         if not key:  # a file with one unnamed question: nothing to match the next class by
             return Recorded(0)
         date = normalise_date(date)  # the form ``forget --date`` matches
-        groups, dropped = safe_groups(examples, groups)
+        groups, dropped = safe_groups(examples, groups, texts)
         given = {g.label: g for g in groups}
         with self.store.engine.begin() as conn:
             section_id = self._section_id(conn, teacher, section or "")
@@ -246,7 +254,8 @@ class MemoryStore:
     def record_result(self, teacher: str, section: str, date: str, result: QuestionResult) -> Recorded:
         """Keep a question's current grouping (after a teacher's action) as that class's examples."""
         examples, groups = examples_from_result(result)
-        return self.record(teacher, result.question, section, date, examples, groups)
+        texts = [r.text for r in result.responses]
+        return self.record(teacher, result.question, section, date, examples, groups, texts=texts)
 
     def rename(self, teacher: str, question: str, old: str, new: str) -> None:
         """A taught group's new name, in every class of the question (merged into ``new`` when it exists)."""
