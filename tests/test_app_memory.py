@@ -124,3 +124,29 @@ def test_a_rename_in_the_app_is_remembered_for_the_next_class(tmp_path):
     grouped = sum(1 for g in analysis.results[0].labels if g >= 0)
     assert memory.size == grouped
     assert memory.labels.count("Multiplies across") == analysis.results[0].groups[0].size
+
+
+def test_a_stem_edit_quoting_a_classmate_is_not_remembered_and_the_teacher_is_told(tmp_path):
+    """Item 1 of the privacy fix in the app: the teacher's stem quoting a student of another group stays in
+    this class, but is not kept for the next classes; a warning names the group."""
+    path = tmp_path / "p1.csv"
+    path.write_bytes(_period2_csv())
+    analysis = pipeline.analyze(read_tickets(path), embedder=FakeEmbedder())
+    result = analysis.results[0]
+    gid = result.groups[0].group_id
+    members = {i for i, g in enumerate(result.labels) if g == gid}
+    other = next(r.text for i, r in enumerate(result.responses) if i not in members and r.text.strip())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[WS_KEY] = Workspace(
+        analysis=analysis, details={"teacher": TEACHER, "section": "Period 1", "date": "2026-11-18"}
+    )
+    at.run()
+    at.switch_page("pages/feedback.py").run()
+    at.text_area(key=f"w:0:stem:{gid}").input(f"Look at what a classmate wrote: “{other}”.").run()
+    assert not at.exception, [e.value for e in at.exception]
+    label = result.groups[0].label
+    assert any(f"'{label}'" in w.value and "not kept" in w.value for w in at.warning)
+    with Store() as store:
+        memory = MemoryStore(store).load(TEACHER, QUESTION)
+    assert memory is not None
+    assert {g.label: g.stem for g in memory.groups}[label] == ""
