@@ -301,3 +301,21 @@ def test_a_stem_quoting_an_ungrouped_classmate_is_not_kept(tmp_path):
         assert kept.dropped == ("tops",) and "'tops'" in (kept.notice or "")
         loaded = memory.load("Ms A", QUESTION)
         assert loaded is not None and [g.stem for g in loaded.groups] == [""]
+
+
+def test_a_quoting_stem_kept_by_an_older_version_is_not_used(tmp_path):
+    """Memory saved before stems were checked: the next class gets the template or no stem, never the words."""
+    import sqlalchemy as sa
+    from test_memory import _examples
+
+    from feedback_assistant import storage_schema as t
+    from feedback_assistant.storage import Store
+    from feedback_assistant.storage_memory import MemoryStore
+
+    with Store(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        memory = MemoryStore(store)
+        memory.record("Ms A", QUESTION, "P1", "d1", _examples(TOPS[:2], "tops") + _examples(COMMON[:2], "common"))
+        with store.engine.begin() as conn:  # what an older version stored from `teach --stem-col feedback`
+            conn.execute(sa.update(t.memory_groups).values(stem=f"You wrote “{TOPS[0]}” — check it."))
+        stems = {g.label: g.stem for g in memory.load("Ms A", QUESTION).groups}
+    assert stems == {"tops": "You wrote “{own_words}” — check it.", "common": ""}

@@ -325,13 +325,19 @@ class MemoryStore:
         classes: dict[tuple[str, str], int] = {}
         for r in rows:
             classes[(r.name, r.date)] = classes.get((r.name, r.date), 0) + 1
+        vectors = np.vstack([_vector(r.vector) for r in rows])
+        # a stem kept before stems were checked (or by an older version) that quotes a taught student is not used
+        taught, _ = safe_groups(
+            [Example(r.text, r.answer, vectors[i], r.label) for i, r in enumerate(rows)],
+            [TaughtGroup(g.label, g.status, g.stem, bool(g.stem_approved)) for g in groups],
+        )
         return QuestionMemory(
             question=key,
             texts=tuple(r.text for r in rows),
             answers=tuple(r.answer for r in rows),
             labels=tuple(r.label for r in rows),
-            vectors=np.vstack([_vector(r.vector) for r in rows]),
-            groups=tuple(TaughtGroup(g.label, g.status, g.stem, bool(g.stem_approved)) for g in groups),
+            vectors=vectors,
+            groups=tuple(taught),
             classes=tuple(TaughtClass(s, d, n) for (s, d), n in classes.items()),
         )
 
