@@ -7,6 +7,7 @@ import streamlit as st
 
 from feedback_assistant import review
 from feedback_assistant.records import APPROVED, DRAFT, UNGROUPED
+from feedback_assistant.text import counted
 from feedback_assistant_app import state
 from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
@@ -223,7 +224,7 @@ c1.progress(
     + (f" for Q{qi + 1}" if len(ws.analysis.results) > 1 else ""),
 )
 c2.button(
-    (f"Approve all {waiting} drafts" if waiting else "All approved")
+    (f"Approve {'the' if waiting == 1 else 'all'} {counted(waiting, 'draft')}" if waiting else "All approved")
     + (f" of Q{qi + 1}" if len(ws.analysis.results) > 1 else ""),
     type="primary",
     icon=":material/done_all:",

@@ -7,10 +7,15 @@ import streamlit as st
 
 from feedback_assistant import fit, review
 from feedback_assistant.records import APPROVED, NOT_GROUPED, ON_TARGET, UNGROUPED
-from feedback_assistant.text import analysis_notices, language_flags
+from feedback_assistant.text import analysis_notices, counted, language_flags
 from feedback_assistant_app import pictures, state
 from feedback_assistant_app.safe import md
 from feedback_assistant_app.state import wkey
+
+
+def _all_responses(n: int) -> str:
+    """The title of a group's list of responses: "All 5 responses", "The 1 response"."""
+    return f"The {counted(n, 'response')}" if n == 1 else f"All {counted(n, 'response')}"
 
 
 def _rename(qi: int, gid: int, key: str) -> None:
@@ -109,7 +114,7 @@ def _check_these(qi: int, result, g, flagged: list[int]) -> None:
         st.markdown(
             f":material/flag: **Check these {len(flagged)}** — {why}. Until you decide, they get a neutral "
             "“explain your thinking” message, not this group's feedback. Keep them here, or move them "
-            f"(under “All {g.size} responses”)."
+            f"(under “{_all_responses(g.size)}”)."
         )
         for row in flagged:
             r = by_row[row]
@@ -218,7 +223,7 @@ def _card(qi: int, result, g, total: int, names: dict[int, str], flags: dict[int
         flagged = [r for r in g.rows if flags.get(r)]
         _check_these(qi, result, g, flagged)
         a1, a2, a3 = st.columns([6, 2, 2], vertical_alignment="top")
-        with a1.expander(f"All {g.size} responses"):
+        with a1.expander(_all_responses(g.size)):
             _responses_table(result, list(g.rows), flags)
             # flagged students first: they are the ones a teacher most often moves
             _move_controls(qi, result, flagged + [r for r in g.rows if not flags.get(r)], g.group_id, names)

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from feedback_assistant.records import FeedbackAssistantError
+from feedback_assistant.text import counted
 from feedback_assistant_app import resources, state
 from feedback_assistant_app.safe import md
 
@@ -320,7 +321,7 @@ questions = tickets.questions()
 responses = len(tickets.frame)
 blank = sum(1 for r in tickets.responses() if r.is_blank)
 st.caption(
-    f"{responses} responses"
+    counted(responses, "response")
     + (f" to {len(questions)} questions" if len(questions) > 1 else "")
     + (f", {blank} blank" if blank else "")
     + "."
@@ -350,7 +351,7 @@ if missing:
     )
 _memory_note(chosen, details)
 resources.model_picker()
-if st.button(f"Group the {n_chosen} responses", type="primary", icon=":material/workspaces:", key="up_go"):
+if st.button(f"Group the {counted(n_chosen, 'response')}", type="primary", icon=":material/workspaces:", key="up_go"):
     # The boxes above hold the answer key (prefilled from a key column): an emptied box means no key.
     by_boxes = dataclasses.replace(tickets, columns=dataclasses.replace(tickets.columns, key=None))
     _analyse(by_boxes, list(chosen), keys, details, source["name"])

@@ -177,3 +177,19 @@ def test_a_response_left_ungrouped_for_its_language_gets_a_neutral_text_for_the_
     drafts = export.feedback_drafts_frame(ticket)
     row = drafts[drafts.student == "Sofía"].iloc[0]
     assert row.state == "check" and row.check == 1 and row.feedback == LANGUAGE_TEXT  # the teacher answers it
+
+
+def test_counts_agree_in_number():
+    from feedback_assistant.storage_records import ForgetReport
+    from feedback_assistant.text import counted
+
+    assert [counted(n, "response") for n in (0, 1, 2)] == ["0 responses", "1 response", "2 responses"]
+    report = ForgetReport("Ms A", "P1", None, {"exit tickets": 1, "responses": 2, "classes": 1})
+    assert report.describe() == "1 exit ticket, 2 responses, 1 class"
+    quoting = ForgetReport("Ms A", "P1", None, {"library entries quoting students": 1, "memory examples": 3})
+    assert quoting.describe() == "1 library entry quoting students, 3 memory examples"
+    at = open_app()
+    one = b"Student,Response\nAva,3/5 because fifths are bigger\n"
+    at.file_uploader(key="fa_uploader").set_value(("one.csv", one, "text/csv")).run()
+    assert at.button(key="up_go").label == "Group the 1 response"
+    assert "1 response" in "\n".join(c.value for c in at.caption)

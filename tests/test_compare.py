@@ -114,6 +114,14 @@ def test_another_teachers_examples_carry_the_approved_stem_and_no_response(two_s
     assert stem in {e.stem for e in his}
     mine = [e for exs in seen.examples.values() for e in exs if e.section == "Period 1"]
     assert mine and all(e.text for e in mine)  # her own class keeps its examples
+    quoted = max((r.text for r in result.responses), key=len)  # a teacher pasting a student's words in a stem
+    assert len(quoted.split()) >= 4
+    result = lee.load_analysis(ticket).results[0]
+    approved = dataclasses.replace(result.stems[0], text=f"Compare with “{quoted}”.", state=APPROVED)
+    lee.save_result(ticket, dataclasses.replace(result, stems=(approved, *result.stems[1:])), version=1)
+    seen = compare(two_sections.as_teacher("Ms. Rivera"), question=QUESTION)
+    his = [e for exs in seen.examples.values() for e in exs if e.section == "Period 3"]
+    assert his and not any(quoted in e.stem for e in his)
 
 
 def test_a_roster_cannot_reverse_pseudonyms_without_the_stores_secret(two_sections, tmp_path):
@@ -274,10 +282,10 @@ def test_forget_command(two_sections, capsys):
     assert code == 2 and "you have no saved class called 'Period 1'" in err
     code, out, err = _run(["forget", "--section", "Period 3", *lee], capsys)  # no terminal, no --yes
     assert code == 2 and "add --yes to confirm" in err
-    assert "Forgetting Mr. Lee's class 'Period 3'" in out and "deletes: 1 exit tickets, 9 responses" in out
+    assert "Forgetting Mr. Lee's class 'Period 3'" in out and "deletes: 1 exit ticket, 9 responses" in out
     assert two_sections.as_teacher("Mr. Lee").sections() == ["Period 3"]  # asked, nothing deleted
     code, out, _ = _run(["forget", "--section", "Period 3", *lee, "--yes"], capsys)
-    assert code == 0 and "Deleted 'Period 3': 1 exit tickets, 9 responses" in out
+    assert code == 0 and "Deleted 'Period 3': 1 exit ticket, 9 responses" in out
     assert two_sections.as_teacher("Mr. Lee").sections() == []
     assert two_sections.as_teacher("Ms. Rivera").sections() == ["Period 1"]
     assert compare(two_sections, question=QUESTION).sections == ("Period 1",)

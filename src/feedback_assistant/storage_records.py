@@ -101,6 +101,14 @@ class GroupRecord:
     stem: str = ""
 
 
+def _one(plural: str) -> str:
+    """The singular of a ``ForgetReport.counts`` name ("classes" -> "class", "library entries quoting
+    students" -> "library entry quoting students")."""
+    head, sep, tail = plural.partition(" quoting ")
+    head = head[:-3] + "y" if head.endswith("ies") else head[:-2] if head.endswith("sses") else head.removesuffix("s")
+    return head + sep + tail
+
+
 @dataclass(frozen=True, slots=True)
 class ForgetReport:
     """What ``Store.forget`` deleted (or, with ``dry_run``, would delete).
@@ -124,5 +132,7 @@ class ForgetReport:
         return sum(self.counts.values())
 
     def describe(self) -> str:
-        """``"2 exit tickets, 58 responses, ..."`` in the order deleted."""
-        return ", ".join(f"{n} {name}" for name, n in self.counts.items()) or "nothing"
+        """``"2 exit tickets, 58 responses, 1 class, ..."`` in the order deleted."""
+        from .text import counted
+
+        return ", ".join(counted(n, _one(name), name) for name, n in self.counts.items()) or "nothing"

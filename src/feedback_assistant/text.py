@@ -372,6 +372,17 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub("\ufffd", str(text))
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: "1 response", "2 responses", "0 classes".
+
+    Args:
+        n: how many.
+        singular: the noun for one ("response", "exit ticket").
+        plural: the noun for any other number (default ``singular + "s"``).
+    """
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 # --- names -------------------------------------------------------------------------------------------------------
 
 
