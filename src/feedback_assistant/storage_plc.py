@@ -23,6 +23,7 @@ import secrets
 import sqlalchemy as sa
 
 from . import storage_schema as t
+from .feedback import as_template
 from .records import APPROVED, UNGROUPED
 from .storage_codec import unblob
 from .storage_records import GroupRecord, pseudonym
@@ -100,13 +101,14 @@ def read_all(conn, question: str | None, topic: str | None, teacher: str, pseudo
     out = []
     for tq in conn.execute(_tq_query(question, topic)).all():
         own = tq.owner == teacher
+        responses = conn.execute(
+            sa.select(t.responses.c.row, t.responses.c.student, t.responses.c.text).where(
+                t.responses.c.ticket_question_id == tq.tq
+            )
+        ).all()
         members = {
             r.row: (r.student, r.text) if own else (pseudonymise(tq.owner, tq.section, r.student), "")
-            for r in conn.execute(
-                sa.select(t.responses.c.row, t.responses.c.student, t.responses.c.text).where(
-                    t.responses.c.ticket_question_id == tq.tq
-                )
-            )
+            for r in responses
         }
         groups = conn.execute(
             sa.select(t.groups).where(t.groups.c.ticket_question_id == tq.tq).order_by(t.groups.c.position)
@@ -118,6 +120,9 @@ def read_all(conn, question: str | None, topic: str | None, teacher: str, pseudo
                 )
             ).all()
         )
+        if not own:  # an approved stem that quotes one of that teacher's students is not shown to others
+            texts = [r.text for r in responses]
+            stems = {gid: as_template(stem, texts) or "" for gid, stem in stems.items()}
         out += _records(tq, members, groups, own, stems)
     return out
 
