@@ -114,6 +114,14 @@ def test_another_teachers_examples_carry_the_approved_stem_and_no_response(two_s
     assert stem in {e.stem for e in his}
     mine = [e for exs in seen.examples.values() for e in exs if e.section == "Period 1"]
     assert mine and all(e.text for e in mine)  # her own class keeps its examples
+    quoted = max((r.text for r in result.responses), key=len)  # a teacher pasting a student's words in a stem
+    assert len(quoted.split()) >= 4
+    result = lee.load_analysis(ticket).results[0]
+    approved = dataclasses.replace(result.stems[0], text=f"Compare with “{quoted}”.", state=APPROVED)
+    lee.save_result(ticket, dataclasses.replace(result, stems=(approved, *result.stems[1:])), version=1)
+    seen = compare(two_sections.as_teacher("Ms. Rivera"), question=QUESTION)
+    his = [e for exs in seen.examples.values() for e in exs if e.section == "Period 3"]
+    assert his and not any(quoted in e.stem for e in his)
 
 
 def test_a_roster_cannot_reverse_pseudonyms_without_the_stores_secret(two_sections, tmp_path):
