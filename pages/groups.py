@@ -113,7 +113,8 @@ def _check_these(qi: int, result, g, flagged: list[int]) -> None:
     with st.container(border=True):
         st.markdown(
             f":material/flag: **Check these {len(flagged)}** — {why}. Until you decide, they get a neutral "
-            "“explain your thinking” message, not this group's feedback. Keep them here, or move them "
+            "“explain your thinking” message, not this group's feedback, and meet in tomorrow's check-in group. "
+            "Keep them here, or move them "
             f"(under “{_all_responses(g.size)}”)."
         )
         for row in flagged:
