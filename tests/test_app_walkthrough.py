@@ -193,3 +193,33 @@ def test_counts_agree_in_number():
     at.file_uploader(key="fa_uploader").set_value(("one.csv", one, "text/csv")).run()
     assert at.button(key="up_go").label == "Group the 1 response"
     assert "1 response" in "\n".join(c.value for c in at.caption)
+
+
+def _cards(at) -> dict[str, str]:
+    """Tomorrow page: plan group name -> the markdown of its student list."""
+    cards, name = {}, None
+    for m in at.markdown:
+        value = str(m.value)
+        if value.startswith("**") and value.endswith("**"):
+            name = value.strip("*")
+        elif name and value.startswith("- "):
+            cards[name] = value
+    return cards
+
+
+def test_the_tomorrow_page_shows_flagged_students_in_check_in_and_keep_here_moves_them_back(analysis):
+    from feedback_assistant_app.safe import md
+
+    flagged = _flagged_on_target(analysis.results[0])
+    who = f"- {md(flagged[0].student)}"
+    at = open_app(analysis, page="tomorrow")
+    cards = _cards(at)
+    assert who in cards[md("Check-in")].splitlines()
+    assert not any(who in v.splitlines() for k, v in cards.items() if k.startswith("Extension"))
+    at.switch_page("pages/groups.py").run()
+    at.button(key=f"w:0:keep:{flagged[0].row}").click().run()  # "Keep here"
+    assert not at.exception
+    at.switch_page("pages/tomorrow.py").run()
+    cards = _cards(at)
+    assert any(who in v.splitlines() for k, v in cards.items() if k.startswith("Extension"))
+    assert who not in cards[md("Check-in")].splitlines()
