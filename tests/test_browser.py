@@ -126,8 +126,12 @@ def shared_url(tmp_path_factory):
 
 def settle(page, timeout: float = 60_000) -> None:
     """Wait until the app has finished its run (the running indicator is gone) and charts are drawn."""
-    page.wait_for_timeout(400)
-    page.locator("[data-testid=stStatusWidgetRunningIcon]").wait_for(state="detached", timeout=timeout)
+    running = page.locator("[data-testid=stStatusWidgetRunningIcon]")
+    try:  # under load a rerun can start well after the click: give it a moment to show up before waiting it out
+        running.wait_for(state="attached", timeout=1_500)
+    except Exception:  # noqa: BLE001 - no rerun was triggered (or it already ended)
+        pass
+    running.wait_for(state="detached", timeout=timeout)
     for chart in page.locator("[data-testid=stVegaLiteChart]").all():
         chart.locator("canvas, svg").first.wait_for(timeout=timeout)
     page.wait_for_timeout(600)
@@ -330,7 +334,9 @@ def test_after_a_rename_move_goes_to_the_renamed_group(browser_page, tmp_path):
     settle(page)
     no_crash(page)
     target = second.get_by_test_id("stSelectbox").filter(has_text="to").last
-    assert target.get_by_role("combobox").input_value() == "compared the bottoms"
+    from playwright.sync_api import expect
+
+    expect(target.get_by_role("combobox")).to_have_value("compared the bottoms", timeout=30_000)
     second.get_by_role("button", name="Move", exact=True).click()
     settle(page)
     page.screenshot(path=tmp_path / "after-move.png")
