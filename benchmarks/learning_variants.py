@@ -14,6 +14,9 @@ Variants:
     share K g   transductive novelty: among a response's K nearest of taught + new responses, the share that are
                 new; unmatched when it exceeds expected + g * (1 - expected) (expected = new / (new + taught))
     self t      self-training once: confident new responses (fit >= t) join the taught examples, refit, predict
+    seeded t    seeded agglomerative clustering of taught + new responses (average linkage, each taught group one
+                starting cluster, two taught groups never merged, stop below similarity t); a response keeps the
+                shipped learner's group only where it ended in that taught group's cluster (no novelty quantile)
     spread K a  label spreading (scikit-learn, kNN graph of K, clamping alpha a) over taught + new responses; its
                 distribution averaged with the shipped probabilities, then the shipped min_fit and novelty checks
 
@@ -81,6 +84,42 @@ class Variant(MemoryLearner):
                 self.nearest_same_ = self._nearest_same()
         return self
 
+    def _seeded(self, x: np.ndarray) -> np.ndarray:
+        """Taught group per new response from seeded agglomerative clustering (``UNGROUPED``: a cluster of new
+        responses only)."""
+        n_taught, m = len(self.y_), len(x)
+        everything = np.vstack([self.x_, x])
+        sims = everything @ everything.T
+        members = [np.flatnonzero(self.y_ == j) for j in range(len(self.classes_))]
+        members += [np.array([n_taught + i]) for i in range(m)]
+        taught = np.array([True] * len(self.classes_) + [False] * m)
+        group = list(range(len(self.classes_))) + [UNGROUPED] * m
+        link = np.array([[sims[np.ix_(a, b)].mean() for b in members] for a in members])
+        np.fill_diagonal(link, -np.inf)
+        alive = np.ones(len(members), dtype=bool)
+        size = np.array([len(a) for a in members], dtype=float)
+        while True:
+            allowed = link.copy()
+            allowed[~alive] = -np.inf
+            allowed[:, ~alive] = -np.inf
+            allowed[np.ix_(taught, taught)] = -np.inf
+            i, j = np.unravel_index(np.argmax(allowed), allowed.shape)
+            if allowed[i, j] < self.a:
+                break
+            if taught[j]:
+                i, j = j, i
+            link[i, :] = (size[i] * link[i, :] + size[j] * link[j, :]) / (size[i] + size[j])
+            link[:, i] = link[i, :]
+            link[i, i] = -np.inf
+            members[i] = np.r_[members[i], members[j]]
+            size[i] += size[j]
+            alive[j] = False
+        out = np.full(m, UNGROUPED)
+        for c in np.flatnonzero(alive & taught):
+            new = members[c][members[c] >= n_taught] - n_taught
+            out[new] = group[c]
+        return out
+
     def predict(self, texts, vectors, answers=None):
         out, fit = super().predict(texts, vectors, answers)
         if self.mode in ("base", "weights") or answers is not None or not len(texts):
@@ -92,6 +131,9 @@ class Variant(MemoryLearner):
         with threadpool_limits(1):
             x = self.features_.transform(texts, vectors)
             prob, nearest = self._probabilities(x)
+        if self.mode == "seeded":
+            agree = self._seeded(x) == out
+            return np.where(agree, out, UNGROUPED), np.where(agree, fit, 0.0)
         if self.mode == "share":
             st, sn = x @ self.x_.T, x @ x.T
             np.fill_diagonal(sn, -np.inf)
@@ -160,6 +202,10 @@ def variants(which: str) -> dict:
             out[f"share {k_} {g}"] = lambda k_=k_, g=g: Variant("share", k_, g, novelty=None)
         for t in (0.6, 0.8):
             out[f"self {t}"] = lambda t=t: Variant("self", t)
+        for nv in (0.2, 0.3, 0.5):
+            out[f"novelty {nv}"] = lambda nv=nv: Variant(novelty=nv)
+        for t in (0.2, 0.25, 0.3):
+            out[f"seeded {t}"] = lambda t=t: Variant("seeded", t, novelty=None)
         for k_, a in ((5, 0.2), (10, 0.2)):
             out[f"spread {k_} {a}"] = lambda k_=k_, a=a: Variant("spread", k_, a)
     if which in ("all", "knn"):
