@@ -142,27 +142,17 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
     from . import pipeline
     from .export import OUTPUT_FILES, write_outputs
     from .outfolder import check_target, output_folder
-    from .records import FeedbackAssistantError, TicketFormatError
-    from .tickets import read_tickets
 
     check_target(args.out, names=OUTPUT_FILES.values(), inputs=[path])  # before the work, not after it
 
-    try:
-        tickets = read_tickets(
-            path,
-            response_col=args.response_col,
-            answer_col=args.answer_col,
-            question_col=args.question_col,
-            student_col=args.student_col,
-            section_col=args.section_col,
-        )
-    except FeedbackAssistantError:
-        raise
-    except Exception as exc:  # a file no reader rule foresaw is still bad input, not a crash
-        raise TicketFormatError(
-            f"'{path.name}' could not be read as an exit ticket ({type(exc).__name__}). Export it again from your "
-            "form tool as CSV or XLSX, or open it in a spreadsheet and save it as CSV UTF-8."
-        ) from exc
+    tickets = read_ticket_file(
+        path,
+        response_col=args.response_col,
+        answer_col=args.answer_col,
+        question_col=args.question_col,
+        student_col=args.student_col,
+        section_col=args.section_col,
+    )
     from .text import printable
 
     for note in tickets.notices:  # sheets read or skipped, title rows, hidden rows, formulas without a value
@@ -203,6 +193,22 @@ def analyze_command(args, *, embedder=None, **parts) -> int:
                 "them (carried_over in groups.csv)."
             )
     return EXIT_OK
+
+
+def read_ticket_file(path: Path, **columns):
+    """``read_tickets`` for a command: a file no reader rule foresaw is still bad input (one line), not a crash."""
+    from .records import FeedbackAssistantError, TicketFormatError
+    from .tickets import read_tickets
+
+    try:
+        return read_tickets(path, **columns)
+    except FeedbackAssistantError:
+        raise
+    except Exception as exc:
+        raise TicketFormatError(
+            f"'{path.name}' could not be read as an exit ticket ({type(exc).__name__}). Export it again from your "
+            "form tool as CSV or XLSX, or open it in a spreadsheet and save it as CSV UTF-8."
+        ) from exc
 
 
 def _open_memory(args):

@@ -50,26 +50,19 @@ def teach_command(args, *, embedder=None) -> int:
         print(f"error: the file '{args.input}' was not found. Check the name and folder.", file=sys.stderr)
         return EXIT_BAD_INPUT
     from . import pipeline
+    from .cli import read_ticket_file
     from .memory import TaughtGroup, question_key
-    from .records import NOT_GROUPED, STATUSES, FeedbackAssistantError, TicketFormatError
+    from .records import NOT_GROUPED, STATUSES, TicketFormatError
     from .storage import Store
     from .storage_memory import Example, MemoryStore
-    from .tickets import read_tickets
 
-    try:
-        tickets = read_tickets(
-            path,
-            response_col=args.response_col,
-            answer_col=args.answer_col,
-            question_col=args.question_col,
-            student_col=args.student_col,
-        )
-    except FeedbackAssistantError:
-        raise
-    except Exception as exc:  # a file no reader rule foresaw is still bad input, not a crash
-        raise TicketFormatError(
-            f"'{path.name}' could not be read ({type(exc).__name__}). Save it again as CSV UTF-8 or XLSX."
-        ) from exc
+    tickets = read_ticket_file(
+        path,
+        response_col=args.response_col,
+        answer_col=args.answer_col,
+        question_col=args.question_col,
+        student_col=args.student_col,
+    )
     frame = tickets.frame
     for option, col in (
         ("--group-col", args.group_col),
