@@ -102,6 +102,37 @@ def test_the_check_catches_a_stem_that_quotes_a_classmate(sample_analyses):
     assert len(foreign_spans(leaky)) >= group.size - flagged_or_own > 0
 
 
+def _analysed_classes(classes, embedder, question, answer, response) -> Analysis:
+    """Classes (DataFrames) of one dataset analysed as one ticket, students S0, S1, ... in order.
+
+    Args:
+        classes: one DataFrame per class (question), taken whole.
+        embedder: the embedder.
+        question, answer, response: the datasets' names for those columns.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from feedback_assistant.tickets import read_tickets
+
+    frame = pd.concat(classes, ignore_index=True)
+    ticket = pd.DataFrame(
+        {
+            "Student": [f"S{i}" for i in range(len(frame))],
+            "Question": frame[question],
+            "Answer": frame[answer],
+            "Response": frame[response],
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "classes.csv"
+        ticket.to_csv(csv, index=False)
+        columns = dict(response_col="Response", answer_col="Answer", question_col="Question", student_col="Student")
+        return pipeline.analyze(read_tickets(csv, **columns), embedder=embedder)
+
+
 def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder):
     """Classes of 30 drawn from MAP (answer column and key given): benchmark data, skipped when absent."""
     path = DATASETS / "map_dev.csv"
@@ -109,34 +140,9 @@ def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder)
         pytest.skip("../shared/datasets/map_dev.csv is not here")
     import pandas as pd
 
-    from feedback_assistant.tickets import read_tickets
-
     df = pd.read_csv(path, keep_default_na=False, dtype=str)
-    classes = []
-    for qid in sorted(df.QuestionId.unique())[:4]:
-        sub = df[df.QuestionId == qid].sample(n=30, random_state=7)
-        classes.append(sub)
-    frame = pd.concat(classes, ignore_index=True)
-    frame = pd.DataFrame(
-        {
-            "Student": [f"S{i}" for i in range(len(frame))],
-            "Question": frame.QuestionText,
-            "Answer": frame.MC_Answer,
-            "Response": frame.StudentExplanation,
-        }
-    )
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "map_classes.csv"
-        frame.to_csv(csv, index=False)
-        analysis = pipeline.analyze(
-            read_tickets(
-                csv, response_col="Response", answer_col="Answer", question_col="Question", student_col="Student"
-            ),
-            embedder=real_embedder,
-        )
+    classes = [df[df.QuestionId == q].sample(n=30, random_state=7) for q in sorted(df.QuestionId.unique())[:4]]
+    analysis = _analysed_classes(classes, real_embedder, "QuestionText", "MC_Answer", "StudentExplanation")
     assert len(analysis.results) == 4
     assert foreign_spans(analysis) == []
     assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
@@ -144,37 +150,15 @@ def test_no_student_reads_a_classmates_words_in_benchmark_classes(real_embedder)
 
 def test_no_student_reads_a_classmates_words_in_our_training_data(real_embedder):
     """Classes of 30 from research/training_data/ (made-up explanations written for this project)."""
-    import tempfile
-    from pathlib import Path
-
     import pandas as pd
     from conftest import REPO
-
-    from feedback_assistant.tickets import read_tickets
 
     paths = sorted((REPO / "research" / "training_data").glob("*.csv"))
     if not paths:
         pytest.skip("research/training_data/ is not here")
     df = pd.concat([pd.read_csv(p, keep_default_na=False, dtype=str) for p in paths[:3]], ignore_index=True)
     picked = [df[df.question_id == q].head(30) for q in sorted(df.question_id.unique())[::10][:6]]
-    frame = pd.concat(picked, ignore_index=True)
-    frame = pd.DataFrame(
-        {
-            "Student": [f"S{i}" for i in range(len(frame))],
-            "Question": frame.question,
-            "Answer": frame.answer,
-            "Response": frame.explanation,
-        }
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "classes.csv"
-        frame.to_csv(csv, index=False)
-        analysis = pipeline.analyze(
-            read_tickets(
-                csv, response_col="Response", answer_col="Answer", question_col="Question", student_col="Student"
-            ),
-            embedder=real_embedder,
-        )
+    analysis = _analysed_classes(picked, real_embedder, "question", "answer", "explanation")
     assert len(analysis.results) == len(picked)
     assert foreign_spans(analysis) == []
     assert foreign_spans(teacher_keeps_placeholders(analysis)) == []
